@@ -1,0 +1,1 @@
+"""The HeliosDB-emulating node (system under test). Never imports harness code."""

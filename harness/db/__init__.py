@@ -1,0 +1,1 @@
+"""DB adapters: setup, start, kill, pause, resume, logs, teardown (layer: harness)."""

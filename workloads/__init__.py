@@ -1,0 +1,1 @@
+"""Operation generators and clients; each workload says which checkers apply (layer: workloads)."""
