@@ -1,0 +1,70 @@
+"""The replicated key-value state machine: get, put, cas, append (layer: emulator shell).
+
+Commands are the JSON objects carried in log entries (see `emulator.protocol`);
+`apply` is deterministic, so every replica that applies the same log holds the
+same map. Keys are JSON strings or integers (1 and "1" are different keys);
+values are any JSON. `append` treats a missing key as the empty list.
+"""
+
+from __future__ import annotations
+
+import json
+
+from .errors import NodeError
+
+
+def _k(key) -> str:
+    return json.dumps(key)
+
+
+class KV:
+    def __init__(self):
+        self.data: dict[str, object] = {}
+
+    def apply(self, cmd: dict) -> dict:
+        """Apply one committed command; returns the reply fields or raises NodeError
+        (a definite error: the command was a no-op on every replica)."""
+        return getattr(self, "_" + cmd["op"])(cmd, write=True)
+
+    def preview(self, cmd: dict) -> dict:
+        """What `apply` would return on the current state, without changing it."""
+        return getattr(self, "_" + cmd["op"])(cmd, write=False)
+
+    def get(self, key):
+        return self.data.get(_k(key))
+
+    def _get(self, cmd: dict, write: bool) -> dict:
+        return {"value": self.get(cmd["key"])}
+
+    def _put(self, cmd: dict, write: bool) -> dict:
+        if write:
+            self.data[_k(cmd["key"])] = cmd["value"]
+        return {}
+
+    def _cas(self, cmd: dict, write: bool) -> dict:
+        cur = self.get(cmd["key"])
+        if cur != cmd["from"]:
+            raise NodeError("precondition_failed",
+                            f"cas on key {cmd['key']!r}: current value is {cur!r}, "
+                            f"expected {cmd['from']!r}", value=cur)
+        if write:
+            self.data[_k(cmd["key"])] = cmd["to"]
+        return {}
+
+    def _append(self, cmd: dict, write: bool) -> dict:
+        cur = self.get(cmd["key"])
+        if cur is None:
+            cur = []
+        if not isinstance(cur, list):
+            raise NodeError("wrong_type", f"append on key {cmd['key']!r}: it holds "
+                            f"{type(cur).__name__} {cur!r}, not a list", value=cur)
+        new = cur + [cmd["value"]]
+        if write:
+            self.data[_k(cmd["key"])] = new
+        return {"value": new}
+
+    def dump(self) -> bytes:
+        return json.dumps(self.data, separators=(",", ":"), sort_keys=True).encode()
+
+    def load(self, data: bytes) -> None:
+        self.data = json.loads(data) if data else {}
