@@ -1,1 +1,16 @@
-"""Pure analysis of histories: linearizability, RPO, split-brain, SLAs. Imports nothing of the other packages."""
+"""Pure analysis of histories: linearizability, RPO, split-brain, SLAs. Imports nothing of the other packages.
+
+Public names: `read_history`, `parse_lines`, `parse_events` (histories),
+`Op`, `History`, `BadHistory`, `check_linearizable` (the linearizability
+checker, returning the result dict), `MODELS` / `get_model`, `render_text`.
+"""
+
+from checker._history import BadHistory, History, Op, parse_events, parse_lines, read_history
+from checker._linear import check_linearizable
+from checker._models import MODELS, NULL_READS, get_model
+from checker._render import render_text
+
+__all__ = [
+    "BadHistory", "History", "MODELS", "NULL_READS", "Op", "check_linearizable", "get_model",
+    "parse_events", "parse_lines", "read_history", "render_text",
+]

@@ -1,0 +1,146 @@
+"""Readable counterexamples for a key that cannot be linearized (layer: checker).
+
+The counterexample is a *window*: a contiguous run of the key's ops (invoke
+order) that on its own cannot be linearized, shrunk from both ends, so that it
+is a proof by itself:
+- it ends at a cut: ops invoked after the cut are left out and ops still
+  running at the cut become `info` (they may or may not take effect), so any
+  linearization of the whole history restricts to one of the window;
+- it starts at op 0 from the initial value, or at a quiescent point (every
+  earlier ok op completed before the window's first invoke) from an unknown
+  state; earlier `info` ops stay in as `info`.
+Both cuts are monotone (a failing window stays failing when widened), so
+binary search finds the smallest. For the window we report the longest partial
+linearization the search found (with the state after each op) and the ops that
+could not be placed next, each with why.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+from checker._models import ANY, ILLEGAL
+from checker._partition import to_calls
+from checker._search import search
+
+SHRINK_SECONDS = 10.0   # cap on the time spent shrinking a window
+
+
+def build_counterexample(model, key, ops, result, initial_value, null_read, deadline) -> dict:
+    """JSON-ready counterexample for `key` whose full search returned `result` (invalid)."""
+    limit = time.monotonic() + SHRINK_SECONDS
+    deadline = limit if deadline is None else min(deadline, limit)
+    start, end, window_result = _smallest_window(model, ops, result, initial_value, null_read,
+                                                 deadline)
+    window = _window_ops(ops, start, end)
+    init, calls, kept = to_calls(model, window, initial_value, null_read, free_initial=start > 0)
+    return {
+        "key": key,
+        "window": {
+            "first_op": start, "end_op": end, "ops_in_key": len(ops),
+            "from_time": ops[start].invoke_time, "to_time": _end_time(window),
+            "start_state": _state_json(init),
+            "starts_from": "the initial value" if start == 0 else "any state (quiescent point)",
+            "ops": [op.describe() for op in window],
+        },
+        "longest_linearization": _replay(calls, kept, init, window_result.longest),
+        "longest_in_full_history": len(result.longest),
+        "state_after_longest": _state_json(window_result.state),
+        "not_placeable_next": _stuck(calls, kept, window_result),
+    }
+
+
+def _smallest_window(model, ops, result, initial_value, null_read, deadline):
+    """(start, end, SearchResult) of the smallest failing window found before the deadline."""
+    def fails(start, end):
+        if time.monotonic() > deadline:
+            return None
+        window = _window_ops(ops, start, end)
+        init, calls, _ = to_calls(model, window, initial_value, null_read, free_initial=start > 0)
+        found = search(calls, init, deadline=deadline)
+        return found if found.valid is False else None
+
+    best = (0, len(ops), result)
+    lo, hi = 1, len(ops)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        found = fails(0, mid)
+        if found:
+            hi, best = mid, (0, mid, found)
+        else:
+            lo = mid + 1
+    starts = _quiescent_starts(ops, best[1])
+    lo, hi = 0, len(starts) - 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        found = fails(starts[mid], best[1])
+        if found:
+            lo, best = mid, (starts[mid], best[1], found)
+        else:
+            hi = mid - 1
+    return best
+
+
+def _quiescent_starts(ops, end):
+    """Indices i < end such that every ok op before i completed before op i's invoke."""
+    starts, latest = [], None
+    for i, op in enumerate(ops[:end]):
+        if latest is None or latest < op.invoke_time:
+            starts.append(i)
+        if op.type == "ok":
+            latest = op.complete_time if latest is None else max(latest, op.complete_time)
+    return starts
+
+
+def _window_ops(ops, start, end):
+    """Ops[start:end] plus earlier info ops; ops running at the cut become info."""
+    cut = ops[end].invoke_time if end < len(ops) else None
+    out = [op for op in ops[:start] if op.type == "info"]
+    for op in ops[start:end]:
+        if cut is not None and op.type == "ok" and op.complete_time >= cut:
+            op = dataclasses.replace(op, type="info", value=op.invoke_value, complete_time=None)
+        out.append(op)
+    return out
+
+
+def _end_time(window):
+    times = [op.complete_time for op in window if op.complete_time is not None]
+    return max(times + [op.invoke_time for op in window])
+
+
+def _replay(calls, kept, init, order):
+    """The linearized ops in order, each with the state after it."""
+    steps, state = [], init
+    for i in order:
+        state = calls[i].transition(state)
+        steps.append({**kept[i].describe(), "state_after": _state_json(state)})
+    return steps
+
+
+def _stuck(calls, kept, window_result):
+    """Ops that could be next after the longest prefix and why each cannot be."""
+    placed = set(window_result.longest)
+    rest = [i for i in range(len(calls)) if i not in placed]
+    returns = [calls[i].ret for i in rest if calls[i].ret is not None]
+    horizon = min(returns) if returns else None
+    out = []
+    for i in rest:
+        if horizon is not None and calls[i].call > horizon:
+            continue
+        legal = calls[i].transition(window_result.state) is not ILLEGAL
+        why = ("legal here, but then the remaining ops cannot be linearized" if legal else
+               f"not legal in state {_state_json(window_result.state)!r}")
+        out.append({**kept[i].describe(), "why": why})
+    return out
+
+
+def _state_json(state):
+    """A model state as JSON: ANY (unknown) becomes "<any>"."""
+    if state is ANY:
+        return "<any>"
+    if isinstance(state, tuple):
+        if len(state) == 2 and state[0] is ANY:
+            return f"<any>+{state[1]!r}"
+        return [_state_json(s) for s in state]
+    return state

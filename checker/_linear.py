@@ -1,0 +1,93 @@
+"""Linearizability checker: history in, result dict out (layer: checker).
+
+`check_linearizable` validates the history against the model, splits it per
+key (checker/_partition.py), searches each key (checker/_search.py; keys in
+parallel worker processes when there is enough work to pay for starting them),
+and for an invalid key builds a counterexample (checker/_counterexample.py).
+
+Three-valued verdict: False as soon as one key is invalid; True only if every
+key is valid; otherwise "unknown" (time or memory limit), with coverage.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from checker._counterexample import build_counterexample
+from checker._history import History
+from checker._models import get_model
+from checker._partition import check_options, partition, validate_ops
+from checker._schedule import SKIPPED, run_keys, run_keys_parallel
+
+DEFAULT_MEMO_BYTES = 1 << 30   # the whole check's memo budget (estimated), split across workers
+PARALLEL_MIN_OPS = 4000        # below this many ops in the second-largest keys' share, one process wins
+
+
+def check_linearizable(history: History, model="cas-register", *, initial_value=None,
+                       null_read="absent", time_limit=None, workers=None,
+                       max_memo_bytes=DEFAULT_MEMO_BYTES) -> dict:
+    """Check `history` for linearizability against `model` (a name, see MODELS).
+
+    Returns the result dict (what `harness check --json` prints): valid (True,
+    False or "unknown"), model, ops, keys, keys_decided, coverage, elapsed_s,
+    and `counterexample` when invalid. Raises BadHistory for malformed ops and
+    ValueError for bad options.
+    """
+    started = time.perf_counter()
+    deadline = None if time_limit is None else time.monotonic() + time_limit
+    model_obj = get_model(model)
+    check_options(initial_value, null_read)
+    validate_ops(history, model_obj)
+    keys = partition(history)
+    results = _search_keys(model_obj.name, keys, initial_value, null_read, deadline,
+                           max_memo_bytes, workers)
+    verdict = _verdict(results)
+    out = {
+        "valid": verdict, "model": model_obj.name, "ops": len(history.ops), "keys": len(keys),
+        "keys_decided": sum(1 for r in results.values() if r.valid != "unknown"),
+        "initial_value": initial_value, "null_read": null_read,
+        "invalid_keys": [k for k, r in results.items() if r.valid is False],
+        "unknown_keys": [k for k, r in results.items() if r.valid == "unknown"],
+        "memo_entries": sum(r.memo for r in results.values()),
+        "warnings": list(history.warnings),
+    }
+    out["coverage"] = out["keys_decided"] / len(keys) if keys else 1.0
+    if verdict == "unknown":
+        out["reason"] = sorted({r.reason for r in results.values() if r.reason})
+    if verdict is False:
+        out["unknown_keys"] = [k for k in out["unknown_keys"] if results[k].reason != SKIPPED]
+        out["keys_skipped"] = len(keys) - out["keys_decided"] - len(out["unknown_keys"])
+    if verdict is False:
+        key = out["invalid_keys"][0]
+        out["counterexample"] = build_counterexample(
+            model_obj, key, keys[key], results[key], initial_value, null_read, deadline)
+    out["elapsed_s"] = round(time.perf_counter() - started, 6)
+    return out
+
+
+def _verdict(results) -> object:
+    values = [r.valid for r in results.values()]
+    if False in values:
+        return False
+    return True if all(v is True for v in values) else "unknown"
+
+
+def _search_keys(model, keys, initial_value, null_read, deadline, max_memo_bytes, workers):
+    """key -> SearchResult, in one process or across a pool."""
+    workers = _worker_count(keys, workers)
+    if workers <= 1:
+        return run_keys(model, keys, initial_value, null_read, deadline, max_memo_bytes)
+    return run_keys_parallel(model, keys, initial_value, null_read, deadline, max_memo_bytes,
+                             workers)
+
+
+def _worker_count(keys, workers) -> int:
+    """Processes to use: several only if the keys after the biggest hold real work."""
+    if workers is None:
+        workers = min(os.cpu_count() or 1, 4)
+    sizes = sorted((len(ops) for ops in keys.values()), reverse=True)
+    rest = sum(sizes[1:])
+    if len(sizes) < 2 or rest < PARALLEL_MIN_OPS:
+        return 1
+    return min(workers, len(sizes))

@@ -1,0 +1,169 @@
+"""Sequential specifications the linearizability search checks against (layer: checker).
+
+A model turns each op of one key into a *transition*: a function from a state
+to the next state, or `ILLEGAL` if the op cannot happen in that state. States
+are hashable (they go into the search's memo). An op that constrains nothing
+(an `info` read, or a read of null when null means "value unknown") compiles
+to None and is left out of the search: it can be placed anywhere.
+
+Models, as in ../shared/corpus/README.md:
+- `cas-register`: f read / write / cas ([expected, new]) on one register per key.
+- `kv`: get / put / append on string values per key; a key never written reads
+  as "" (and a get of null reads as "" unless null means unknown).
+- `multi-register`: f txn, value a list of [read|write, register, v] applied
+  atomically; every register starts at the initial value.
+
+`initial_value` is the start state of every register / key. None means the
+model's default: null for the registers, "" for kv. With `free_initial=True`
+the start state is unknown (used to test a window cut out of a history).
+"""
+
+from __future__ import annotations
+
+from checker._history import BadHistory, Op
+
+ILLEGAL = object()   # transition result: the op cannot happen in this state
+ANY = object()       # an unknown register value (free initial state)
+NULL_READS = ("absent", "unknown")
+
+
+def freeze(value):
+    """JSON value -> hashable equivalent (lists become tuples)."""
+    if isinstance(value, list):
+        return tuple(freeze(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, freeze(v)) for k, v in value.items()))
+    return value
+
+
+def _where(op: Op) -> str:
+    return f"line {op.line} (process {op.process!r}, f {op.f!r})"
+
+
+class CasRegister:
+    """A register per key with read, write and compare-and-set."""
+
+    name = "cas-register"
+    fs = ("read", "write", "cas")
+
+    def validate(self, op: Op) -> None:
+        if op.f == "cas":
+            value = op.value if op.type == "ok" else op.invoke_value
+            if not (isinstance(value, list) and len(value) == 2):
+                raise BadHistory(f"{_where(op)}: cas value must be [expected, new], got {value!r}")
+
+    def bind(self, ops, initial_value=None, null_read="absent", free_initial=False):
+        """(initial state, [transition or None per op])."""
+        init = ANY if free_initial else freeze(initial_value)
+        return init, [self._compile(op, null_read) for op in ops]
+
+    def _compile(self, op, null_read):
+        value = freeze(op.value)
+        if op.f == "read":
+            if op.type != "ok" or (value is None and null_read == "unknown"):
+                return None
+            return lambda s: value if (s == value or s is ANY) else ILLEGAL
+        if op.f == "write":
+            return lambda s: value
+        expected, new = value
+        return lambda s: new if (s == expected or s is ANY) else ILLEGAL
+
+
+class KV:
+    """Independent string registers per key: get, put, append."""
+
+    name = "kv"
+    fs = ("get", "put", "append")
+
+    def validate(self, op: Op) -> None:
+        if op.f in ("put", "append") and not isinstance(op.invoke_value, str):
+            raise BadHistory(f"{_where(op)}: {op.f} value must be a string, got {op.invoke_value!r}")
+        if op.f == "get" and op.type == "ok" and not isinstance(op.value, (str, type(None))):
+            raise BadHistory(f"{_where(op)}: get must return a string or null, got {op.value!r}")
+
+    def bind(self, ops, initial_value=None, null_read="absent", free_initial=False):
+        if free_initial:
+            init = (ANY, "")
+        else:
+            init = "" if initial_value is None else initial_value
+            if not isinstance(init, str):
+                raise BadHistory(f"--initial-value for kv must be a string or null, got {init!r}")
+        return init, [self._compile(op, null_read) for op in ops]
+
+    @staticmethod
+    def _compile(op, null_read):
+        value = op.value if op.type == "ok" else op.invoke_value
+        if op.f == "get":
+            if op.type != "ok" or (value is None and null_read == "unknown"):
+                return None
+            value = "" if value is None else value
+            return lambda s: value if (s == value or _kv_suffix_match(s, value)) else ILLEGAL
+        if op.f == "put":
+            return lambda s: value
+        return lambda s: s + value if isinstance(s, str) else (ANY, s[1] + value)
+
+
+def _kv_suffix_match(state, value):
+    """A state (ANY, suffix) is any string ending in suffix."""
+    return isinstance(state, tuple) and value.endswith(state[1])
+
+
+class MultiRegister:
+    """Registers updated by atomic transactions of reads and writes."""
+
+    name = "multi-register"
+    fs = ("txn",)
+
+    def validate(self, op: Op) -> None:
+        for value in (op.invoke_value, op.value):
+            if not isinstance(value, list):
+                raise BadHistory(f"{_where(op)}: txn value must be a list of [f, register, v], "
+                                 f"got {value!r}")
+            for micro in value:
+                if not (isinstance(micro, list) and len(micro) == 3 and micro[0] in ("read", "write")
+                        and isinstance(micro[1], (str, int))):
+                    raise BadHistory(f"{_where(op)}: txn micro-op must be [read|write, register, v], "
+                                     f"got {micro!r}")
+
+    def bind(self, ops, initial_value=None, null_read="absent", free_initial=False):
+        names = sorted({m[1] for op in ops for m in op.invoke_value}, key=str)
+        index = {name: i for i, name in enumerate(names)}
+        start = ANY if free_initial else freeze(initial_value)
+        init = tuple(start for _ in names)
+        return init, [self._compile(op, null_read, index) for op in ops]
+
+    @staticmethod
+    def _compile(op, null_read, index):
+        wildcard = op.type != "ok"
+        micro = []
+        for f, reg, v in op.value if op.type == "ok" else op.invoke_value:
+            v = freeze(v)
+            if f == "read" and (wildcard or (v is None and null_read == "unknown")):
+                continue
+            micro.append((f == "write", index[reg], v))
+        if not micro:
+            return None
+        return lambda s: _apply_txn(s, micro)
+
+
+def _apply_txn(state, micro):
+    regs = list(state)
+    for is_write, i, v in micro:
+        if is_write:
+            regs[i] = v
+        elif regs[i] == v or regs[i] is ANY:
+            regs[i] = v
+        else:
+            return ILLEGAL
+    return tuple(regs)
+
+
+MODELS = {m.name: m for m in (CasRegister(), KV(), MultiRegister())}
+
+
+def get_model(name: str):
+    """The model called `name`; ValueError naming the choices otherwise."""
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise ValueError(f"unknown model {name!r}: expected one of {', '.join(MODELS)}") from None

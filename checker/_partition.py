@@ -1,0 +1,56 @@
+"""From a history to per-key search problems (layer: checker).
+
+P-compositionality: linearizability is local, so each key is checked on its
+own. `fail` ops are dropped (they did not take effect); ops the model says
+constrain nothing (info reads, reads of an unknown value) are left out.
+"""
+
+from __future__ import annotations
+
+from checker._history import BadHistory, History, Op
+from checker._models import NULL_READS, freeze, get_model
+from checker._search import Call
+
+
+def validate_ops(history: History, model) -> None:
+    """Every op's f belongs to the model and its value has the model's shape."""
+    for op in history.ops:
+        if op.f not in model.fs:
+            raise BadHistory(f"{history.source}:{op.line}: f {op.f!r} is not an operation of model "
+                             f"{model.name!r} (expected one of {', '.join(model.fs)})")
+        try:
+            model.validate(op)
+        except BadHistory as exc:
+            raise BadHistory(f"{history.source}: {exc}") from None
+
+
+def check_options(initial_value, null_read) -> None:
+    if null_read not in NULL_READS:
+        raise ValueError(f"null_read {null_read!r}: expected one of {', '.join(NULL_READS)}")
+    try:
+        hash(freeze(initial_value))
+    except TypeError:
+        raise ValueError(f"initial value {initial_value!r} is not a JSON value") from None
+
+
+def partition(history: History) -> dict:
+    """key -> ops of that key that took effect or may have (fail ops dropped), invoke order."""
+    keys: dict = {}
+    for op in history.ops:
+        if op.type != "fail":
+            keys.setdefault(freeze(op.key), []).append(op)
+    return keys
+
+
+def to_calls(model, ops: list[Op], initial_value, null_read, free_initial=False):
+    """(initial state, [Call], [Op] aligned with the calls): the search problem for one key."""
+    init, transitions = model.bind(ops, initial_value, null_read, free_initial)
+    calls, kept = [], []
+    for op, transition in zip(ops, transitions):
+        if transition is None:
+            continue
+        ret = op.complete_time if op.type == "ok" else None
+        calls.append(Call(op.invoke_time, ret, transition))
+        kept.append(op)
+    return init, calls, kept
+

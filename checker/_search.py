@@ -1,0 +1,153 @@
+"""Linearizability search for the ops of one key (layer: checker).
+
+Wing & Gong's search with Lowe's just-in-time linearization, as porcupine's
+checkSingle: call and return entries in one time-ordered doubly linked list
+(arrays `nxt`/`prv`, dancing links). Walking the list, a call entry whose
+transition is legal in the current state is linearized: it is lifted out
+(with its return) and pushed on a stack; reaching a return entry means the
+op it closes can no longer be placed, so the search backtracks. A memo of
+(set of linearized ops as an int bitset, state) prunes configurations seen
+before (Lowe's cache).
+
+`info` ops have no return entry: they may take effect at any point after
+their invoke or never, so the search succeeds as soon as every `ok` op is
+linearized. Intervals are closed: at equal times calls sort before returns.
+
+Bounded: the search gives up with verdict "unknown" at `deadline`
+(time.monotonic) or when the memo would exceed `max_memo_bytes` (an estimate),
+never with a wrong answer and never by exhausting memory.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from checker._models import ILLEGAL
+
+CHECK_EVERY = 1 << 13   # loop iterations between deadline / memory checks
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One op for the search: closed interval [call, ret] (ret None: info) and transition."""
+
+    call: int
+    ret: int | None
+    transition: object
+
+
+@dataclass(slots=True)
+class SearchResult:
+    """valid: True / False / "unknown"; longest: indices (into the calls) of the longest
+    partial linearization found, in order; state: the model state after it."""
+
+    valid: object
+    longest: list = field(default_factory=list)
+    state: object = None
+    memo: int = 0
+    steps: int = 0
+    reason: str = ""
+
+
+def _entries(calls):
+    """Time-ordered entries: (time, is_return, call index)."""
+    out = [(c.call, 0, i) for i, c in enumerate(calls)]
+    out += [(c.ret, 1, i) for i, c in enumerate(calls) if c.ret is not None]
+    out.sort()
+    return out
+
+
+def _build_list(calls):
+    """Arrays for the linked list; entry 0 is the head, the last is the tail."""
+    order = _entries(calls)
+    size = len(order) + 2
+    nxt = list(range(1, size + 1))
+    prv = list(range(-1, size - 1))
+    is_ret = [False] * size
+    is_ret[-1] = True          # reaching the tail means backtrack (cannot happen while ok ops remain)
+    op_of = [-1] * size
+    match = [-1] * size
+    call_pos = {}
+    for pos, (_, ret, i) in enumerate(order, 1):
+        op_of[pos] = i
+        if ret:
+            is_ret[pos] = True
+            match[call_pos[i]] = pos
+        else:
+            call_pos[i] = pos
+    return nxt, prv, is_ret, op_of, match
+
+
+def search(calls, init, *, deadline=None, max_memo_bytes=1 << 30) -> SearchResult:
+    """Decide whether `calls` (list of Call) linearize from state `init`, by `deadline`."""
+    steps = search_steps(calls, init, max_memo_bytes=max_memo_bytes)
+    try:
+        while True:
+            next(steps)
+            if deadline is not None and time.monotonic() > deadline:
+                steps.close()
+                return SearchResult("unknown", reason="time limit")
+    except StopIteration as done:
+        return done.value
+
+
+def search_steps(calls, init, *, max_memo_bytes=1 << 30):
+    """The search as a generator: yields every CHECK_EVERY steps (so a caller can stop it,
+    or interleave several keys) and returns the SearchResult."""
+    remaining = sum(1 for c in calls if c.ret is not None)
+    if remaining == 0:
+        return SearchResult(True, state=init)
+    nxt, prv, is_ret, op_of, match = _build_list(calls)
+    trans = [calls[i].transition if i >= 0 else None for i in op_of]
+    bits = [1 << i if i >= 0 else 0 for i in op_of]
+    max_memo = max(1000, max_memo_bytes // (160 + len(calls) // 8))
+    memo = set()
+    stack = []
+    longest, longest_state = [], init
+    state, lin, entry, steps = init, 0, nxt[0], 0
+    while True:
+        steps += 1
+        if not steps % CHECK_EVERY:
+            if len(memo) > max_memo:
+                return SearchResult("unknown", longest, longest_state, len(memo), steps,
+                                    "memory limit")
+            yield steps
+        if not is_ret[entry]:
+            new = trans[entry](state)
+            if new is not ILLEGAL:
+                new_lin = lin | bits[entry]
+                key = (new_lin, new)
+                if key not in memo:
+                    memo.add(key)
+                    stack.append((entry, state, lin))
+                    state, lin = new, new_lin
+                    # lift the call and its return out of the list
+                    nxt[prv[entry]] = nxt[entry]
+                    prv[nxt[entry]] = prv[entry]
+                    m = match[entry]
+                    if m >= 0:
+                        nxt[prv[m]] = nxt[m]
+                        prv[nxt[m]] = prv[m]
+                        remaining -= 1
+                        if not remaining:
+                            return SearchResult(True, [op_of[e] for e, _, _ in stack], state,
+                                                len(memo), steps)
+                    entry = nxt[0]
+                    continue
+            entry = nxt[entry]
+            continue
+        if not stack:
+            return SearchResult(False, longest, longest_state, len(memo), steps)
+        if len(stack) > len(longest):
+            longest, longest_state = [op_of[e] for e, _, _ in stack], state
+        entry, state, lin = stack.pop()
+        m = match[entry]
+        if m >= 0:
+            nxt[prv[m]] = m
+            prv[nxt[m]] = m
+            remaining += 1
+        nxt[prv[entry]] = entry
+        prv[nxt[entry]] = entry
+        entry = nxt[entry]
+
