@@ -68,7 +68,11 @@ class Message:
       round (heartbeat) so the leader can confirm it still leads.
     - append_resp: `index` = last index matched (or on reject, a hint: the
       follower's last index); `context` echoed.
-    - snapshot: `snapshot`.
+      On reject, `index` is the rejected probe index (the leader's `index`), and
+      `reject_hint` / `log_term` name the follower's best guess of where the logs
+      may agree: the largest index <= the probe with a term <= the probe's term
+      (etcd-io/raft findConflictByTerm), so a divergent tail is skipped in one step.
+    - snapshot: `snapshot`. snapshot_resp: `index` = the follower's last index after it.
     """
 
     type: MsgType
@@ -82,6 +86,7 @@ class Message:
     reject: bool = False
     snapshot: Snapshot | None = None
     context: int = 0
+    reject_hint: int = 0
 
 
 @dataclass(frozen=True)
@@ -113,8 +118,14 @@ class Ready:
     2. send `messages`.
     3. apply `committed` entries to the state machine, in order (never beyond what was
        persisted in step 1 on this node's commit index).
-    4. serve `read_states` once applied index >= their index.
+    4. serve `read_states` once applied index >= their index; answer every request in
+       `dropped_reads` with not_leader / indefinite (leadership was lost before the read
+       was confirmed: it must not be served as successful).
     5. write `events`, then call `RaftCore.advance(ready)`.
+
+    If `snapshot` is set the node installed it (a leader sent it): in step 3 the shell
+    first replaces its state machine with `snapshot.data` (its applied index becomes
+    `snapshot.index`), then applies `committed` (all of which follow the snapshot).
     """
 
     hard_state: HardState | None = None
@@ -124,10 +135,12 @@ class Ready:
     committed: list[Entry] = field(default_factory=list)
     read_states: list[ReadState] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    dropped_reads: list[object] = field(default_factory=list)
 
     def empty(self) -> bool:
         return not (self.hard_state or self.entries or self.snapshot or self.messages
-                    or self.committed or self.read_states or self.events)
+                    or self.committed or self.read_states or self.events
+                    or self.dropped_reads)
 
 
 class NotLeader(Exception):
