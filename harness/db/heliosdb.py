@@ -1,0 +1,167 @@
+"""DB adapter for the HeliosDB emulator (`python3 -m emulator`) (layer: harness).
+
+On each node, under Host.workdir:
+  lib/emulator/   the emulator package source, uploaded as a tarball
+  data/           the node's data directory (WAL, snapshot, events.jsonl)
+  node.log        the node's stdout and stderr
+  node.pid        the pid of the daemonized node process (setsid)
+The node needs python3 with the blake3 module; setup checks and says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import shlex
+import tarfile
+from pathlib import Path
+
+from harness.control import Host, Remote, RemoteCommandError
+from harness.db import _wire
+from harness.db._base import DB
+from harness.errors import HarnessError
+
+PORT = 7000
+EMULATOR_SRC = Path(__file__).resolve().parents[2] / "emulator"
+
+
+def emulator_tarball(src: Path = EMULATOR_SRC) -> bytes:
+    """The emulator package source (no caches) as a gzipped tar with top dir `emulator/`."""
+    if not (src / "__main__.py").is_file():
+        raise HarnessError(f"emulator source not found at {src} (expected {src}/__main__.py)")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        tar.add(src, arcname="emulator",
+                filter=lambda info: None if "__pycache__" in info.name else info)
+    return buf.getvalue()
+
+
+class HeliosDB(DB):
+    name = "heliosdb"
+
+    def __init__(self, hosts: list[Host], *, port: int = PORT, election_timeout_ms: int = 1000,
+                 heartbeat_ms: int = 100, bugs: tuple[str, ...] = ()):
+        super().__init__(hosts)
+        self.port = port
+        self.election_timeout_ms = election_timeout_ms
+        self.heartbeat_ms = heartbeat_ms
+        self.bugs = tuple(bugs)
+        self._tarball: bytes | None = None
+
+    def describe(self) -> dict:
+        return {"name": self.name, "port": self.port, "bugs": list(self.bugs),
+                "election_timeout_ms": self.election_timeout_ms, "heartbeat_ms": self.heartbeat_ms}
+
+    def argv(self, host: Host) -> list[str]:
+        """The node's command line (docs/protocol.md "Node command line")."""
+        peers = ",".join(f"{h.name}={h.address}:{self.port}" for h in self.hosts)
+        argv = ["python3", "-m", "emulator", "--id", host.name,
+                "--listen", f"{host.address}:{self.port}", "--peers", peers,
+                "--data", f"{host.workdir}/data",
+                "--election-timeout-ms", str(self.election_timeout_ms),
+                "--heartbeat-ms", str(self.heartbeat_ms)]
+        for bug in self.bugs:
+            argv += ["--bug", bug]
+        return argv
+
+    async def setup(self, remote: Remote) -> None:
+        wd = remote.host.workdir
+        check = await remote.exec(["sh", "-c", "command -v python3 >/dev/null || exit 10; "
+                                   "python3 -c 'import blake3' 2>/dev/null || exit 11"],
+                                  check=False)
+        if check.exit_status in (10, 11):
+            what = "python3" if check.exit_status == 10 else "the python3 module blake3"
+            raise HarnessError(f"{remote.host.name}: {what} is missing on the host "
+                               "(install it: apt-get install python3; pip install blake3)")
+        if self._tarball is None:
+            self._tarball = emulator_tarball()
+        await remote.exec(["mkdir", "-p", f"{wd}/lib", f"{wd}/data"])
+        await remote.write_file(f"{wd}/lib/emulator.tar.gz", self._tarball)
+        await remote.exec(["sh", "-c", f"cd {shlex.quote(wd)}/lib && rm -rf emulator && "
+                          "tar -xzf emulator.tar.gz && rm emulator.tar.gz"])
+
+    async def start(self, remote: Remote) -> None:
+        wd = shlex.quote(remote.host.workdir)
+        script = (f"cd {wd} && PYTHONPATH={wd}/lib setsid {shlex.join(self.argv(remote.host))} "
+                  f">>{wd}/node.log 2>&1 </dev/null & echo $! > {wd}/node.pid")
+        await remote.exec(["sh", "-c", script])
+
+    async def _signal(self, remote: Remote, sig: str) -> bool:
+        wd = shlex.quote(remote.host.workdir)
+        res = await remote.exec(["sh", "-c", f"[ -f {wd}/node.pid ] && kill -{sig} "
+                                 f"\"$(cat {wd}/node.pid)\""], check=False)
+        return res.exit_status == 0
+
+    async def kill(self, remote: Remote) -> None:
+        if not await self._signal(remote, "KILL"):
+            return
+        await self._wait_dead(remote)
+
+    async def _wait_dead(self, remote: Remote, timeout: float = 5.0) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while await self._signal(remote, "0"):
+            if loop.time() > deadline:
+                raise HarnessError(f"{remote.host.name}: node process still alive "
+                                   f"{timeout:g} s after SIGKILL")
+            await asyncio.sleep(0.02)
+
+    async def pause(self, remote: Remote) -> None:
+        if not await self._signal(remote, "STOP"):
+            raise HarnessError(f"{remote.host.name}: cannot pause: no running node process")
+
+    async def resume(self, remote: Remote) -> None:
+        if not await self._signal(remote, "CONT"):
+            raise HarnessError(f"{remote.host.name}: cannot resume: no running node process")
+
+    async def logs(self, remote: Remote, local_dir: Path) -> list[Path]:
+        local_dir = Path(local_dir)
+        local_dir.mkdir(parents=True, exist_ok=True)
+        written = []
+        for rel in ("node.log", "data/events.jsonl"):
+            target = local_dir / Path(rel).name
+            try:
+                await remote.download(f"{remote.host.workdir}/{rel}", str(target))
+                written.append(target)
+            except RemoteCommandError:
+                continue    # a node that never started has no log: nothing to fetch
+        return written
+
+    async def teardown(self, remote: Remote) -> None:
+        await self.kill(remote)
+        await remote.exec(["rm", "-rf", remote.host.workdir])
+
+    async def status(self, host: Host, timeout: float = 2.0) -> dict | None:
+        try:
+            reply = await _wire.request(host.address, self.port, {"op": "status"}, timeout)
+        except (OSError, TimeoutError, ValueError):
+            return None
+        return reply if reply.get("ok") else None
+
+    async def set_clock_offset(self, host: Host, offset_ms: float) -> dict:
+        try:
+            return await _wire.request(host.address, self.port,
+                                       {"op": "set_clock_offset", "offset_ms": offset_ms})
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise HarnessError(f"{host.name}: set_clock_offset failed: {exc}") from None
+
+    async def wait_for_leader(self, timeout: float = 15.0) -> str:
+        """Poll every node until all that answer agree on one leader; return its name."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        seen: list = []
+        while loop.time() < deadline:
+            seen = await asyncio.gather(*(self.status(h, 1.0) for h in self.hosts))
+            leaders = {s.get("leader") for s in seen if s}
+            roles = [s.get("role") for s in seen if s]
+            if all(seen) and len(leaders) == 1 and None not in leaders and "leader" in roles:
+                return leaders.pop()
+            await asyncio.sleep(0.05)
+        summary = ", ".join(f"{h.name}={s.get('role') if s else 'no answer'}"
+                            for h, s in zip(self.hosts, seen))
+        raise HarnessError(f"no leader elected within {timeout:g} s ({summary})")
+
+    async def node_log_tail(self, remote: Remote, lines: int = 5) -> str:
+        res = await remote.exec(["tail", "-n", str(lines), f"{remote.host.workdir}/node.log"],
+                                check=False)
+        return res.stdout.strip()
