@@ -37,7 +37,7 @@ def check_linearizable(history: History, model="cas-register", *, initial_value=
     started = time.perf_counter()
     deadline = None if time_limit is None else time.monotonic() + time_limit
     model_obj = get_model(model)
-    check_options(initial_value, null_read)
+    check_options(model_obj, initial_value, null_read)
     validate_ops(history, model_obj)
     keys = partition(history)
     results = _search_keys(model_obj.name, keys, initial_value, null_read, deadline,

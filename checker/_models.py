@@ -86,8 +86,6 @@ class KV:
             init = (ANY, "")
         else:
             init = "" if initial_value is None else initial_value
-            if not isinstance(init, str):
-                raise BadHistory(f"--initial-value for kv must be a string or null, got {init!r}")
         return init, [self._compile(op, null_read) for op in ops]
 
     @staticmethod

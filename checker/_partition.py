@@ -24,7 +24,10 @@ def validate_ops(history: History, model) -> None:
             raise BadHistory(f"{history.source}: {exc}") from None
 
 
-def check_options(initial_value, null_read) -> None:
+def check_options(model, initial_value, null_read) -> None:
+    """ValueError naming the option if null_read or initial_value does not suit the model."""
+    if model.name == "kv" and not isinstance(initial_value, (str, type(None))):
+        raise ValueError(f"initial value {initial_value!r}: kv values are strings (or null for \"\")")
     if null_read not in NULL_READS:
         raise ValueError(f"null_read {null_read!r}: expected one of {', '.join(NULL_READS)}")
     try:

@@ -5,6 +5,8 @@ Pure: returns a string; printing is the CLI's job.
 
 from __future__ import annotations
 
+import json
+
 VERDICT = {True: "VALID", False: "INVALID", "unknown": "UNKNOWN"}
 
 
@@ -30,20 +32,21 @@ def _summary(r):
 
 
 def _keys(keys, limit=10):
-    shown = ", ".join(repr(k) for k in keys[:limit])
+    shown = ", ".join(json.dumps(k) for k in keys[:limit])
     return shown + (f" ... (+{len(keys) - limit})" if len(keys) > limit else "")
 
 
 def _op(op):
-    end = "never completed / indeterminate" if op["complete_time"] is None else op["complete_time"]
-    return (f"#{op['index']} p{op['process']} {op['type']:<4} {op['f']} {op['value']!r} "
+    """One op on one line; an info op's interval is open (it may take effect at any later time)."""
+    end = "open" if op["type"] == "info" else op["complete_time"]
+    return (f"#{op['index']} p{op['process']} {op['type']:<4} {op['f']} {json.dumps(op['value'])} "
             f"[{op['invoke_time']} .. {end}] (line {op['line']})")
 
 
 def _counterexample(r):
     ce = r["counterexample"]
     w = ce["window"]
-    out = [f"counterexample for key {ce['key']!r}: these {len(w['ops'])} ops (times "
+    out = [f"counterexample for key {json.dumps(ce['key'])}: these {len(w['ops'])} ops (times "
            f"{w['from_time']}..{w['to_time']}), starting from {w['starts_from']} "
            f"{w['start_state']!r}, cannot be linearized:"]
     out += [f"    {_op(op)}" for op in w["ops"]]
