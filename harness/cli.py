@@ -16,6 +16,9 @@ from harness.errors import EXIT_BAD_INPUT, EXIT_HARNESS, HarnessError
 # Module names under harness/ that provide subcommands, in --help order.
 COMMANDS = [
     "_cmd_check",
+    "_cmd_cluster",
+    "_cmd_doctor",
+    "_cmd_image",
 ]
 
 

@@ -73,6 +73,7 @@ def ensure_image(progress: Progress, *, force: bool = False, base: str | None = 
             _build(client, files, tag, base_tag, progress, offline=bool(wheels) and not base,
                    nocache=force)
         client.api.tag(tag, NODE_REPO, "latest")
+        _untag_stale(client, keep=tag)
         progress(f"image {tag} ready")
         return tag
 
@@ -220,7 +221,19 @@ def _follow_build(stream, tag: str, progress: Progress) -> None:
         if line:
             tail.append(line)
             if line.startswith("Step "):
-                progress(line)
+                progress(line if len(line) <= 100 else line[:97] + "...")
+
+
+def _untag_stale(client: docker.DockerClient, keep: str) -> None:
+    """Drop older heliosdb-node:<hash> tags so rebuilds do not pile up; an image
+    a container still uses stays (the engine refuses, which is fine)."""
+    for image in client.images.list(name=NODE_REPO):
+        for t in image.tags:
+            if t not in (keep, f"{NODE_REPO}:latest"):
+                try:
+                    client.images.remove(t)
+                except docker.errors.APIError:
+                    pass
 
 
 def _image_exists(client: docker.DockerClient, tag: str) -> bool:
