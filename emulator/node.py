@@ -21,7 +21,7 @@ import json
 import logging
 
 from . import snapshot as snapfile
-from .errors import NodeError
+from .errors import NodeError, StartupError
 from .events import EventLog
 from .raft import Config, RaftCore
 from .raft._types import HardState, NotLeader, Ready, Role, Snapshot
@@ -62,10 +62,11 @@ class Node:
             hs = HardState(hs.term, hs.voted_for, max(hs.commit, snap.index))
         self.applied, self.applied_term = base
         self.snap_index = base[0]
-        cfg = self._config()
-        cfg.validate()
-        core = RaftCore(cfg, hard_state=hs, entries=tuple(entries), snapshot=snap,
-                        applied=self.applied, rng=rng)
+        try:
+            core = RaftCore(self._config(), hard_state=hs, entries=tuple(entries),
+                            snapshot=snap, applied=self.applied, rng=rng)
+        except ValueError as e:
+            raise StartupError(f"--data {self.opts.data!r}: cannot start Raft: {e}") from None
         self.events.write("wal_recovered", hs.term, records=self.wal.records,
                           entries=len(entries), truncated_bytes=self.wal.truncated_bytes,
                           snapshot_index=base[0], last_index=core.last_index)

@@ -2,7 +2,8 @@
 
 File `DIR/wal.log` is a sequence of records:
 
-    b"W1" | u32 little-endian payload length | blake3(length bytes + payload), 32 bytes | payload
+    b"W1" | u32 LE payload length | header check: blake3(b"W1" + length)[:4]
+          | blake3(length bytes + payload), 32 bytes | payload
 
 The payload is JSON: {"snap": [index, term]} (a snapshot installed from the
 leader: the log restarts after it), {"e": [[term, index, data_b64|null], ...]}
@@ -12,8 +13,9 @@ leader: the log restarts after it), {"e": [[term, index, data_b64|null], ...]}
 
 Recovery: a record cut short by the end of the file (or a bad last record, or a
 zero-filled tail) is a torn write of an unacknowledged batch and is truncated;
-a bad record with valid-looking data after it is corruption: `WalCorrupt`
-naming the file and offset, never a guess.
+a bad record with data after it is corruption: `WalCorrupt` naming the file and
+offset, never a guess. The header check keeps a flipped length field from
+passing for a record cut short by the end of the file.
 
 The Wal also mirrors the log in memory (entries after the last snapshot), so
 compaction can rewrite the file without asking the Raft core.
@@ -36,7 +38,7 @@ from .errors import WalCorrupt
 from .raft._types import Entry, HardState
 
 MAGIC = b"W1"
-_HDR = struct.Struct("<2sI32s")
+_HDR = struct.Struct("<2sI4s32s")
 HEADER = _HDR.size
 FILE = "wal.log"
 
@@ -44,7 +46,12 @@ FILE = "wal.log"
 def encode_record(payload: dict) -> bytes:
     body = json.dumps(payload, separators=(",", ":")).encode()
     length = struct.pack("<I", len(body))
-    return _HDR.pack(MAGIC, len(body), blake3(length + body).digest()) + body
+    return _HDR.pack(MAGIC, len(body), _header_check(length),
+                     blake3(length + body).digest()) + body
+
+
+def _header_check(length: bytes) -> bytes:
+    return blake3(MAGIC + length).digest()[:4]
 
 
 def _entry_json(e: Entry) -> list:
@@ -103,15 +110,15 @@ class Wal:
         size = len(data)
         if size - off < HEADER or not data[off:].strip(b"\0"):
             return None, off  # torn header or zero-filled tail
-        magic, length, digest = _HDR.unpack_from(data, off)
+        magic, length, hcheck, digest = _HDR.unpack_from(data, off)
+        if magic != MAGIC or hcheck != _header_check(struct.pack("<I", length)):
+            raise WalCorrupt(self.path, off, "bad record header (magic or length)")
         end = off + HEADER + length
         if end > size:
             return None, off  # cut short: the batch was never fully written, so never acked
         body = data[off + HEADER:end]
         why = None
-        if magic != MAGIC:
-            why = f"bad magic {magic!r}"
-        elif blake3(struct.pack("<I", length) + body).digest() != digest:
+        if blake3(struct.pack("<I", length) + body).digest() != digest:
             why = "checksum mismatch"
         if why is None:
             try:

@@ -74,6 +74,17 @@ def test_corrupt_middle_record_is_refused_with_file_and_offset(tmp_path):
     assert path.read_bytes() == bytes(data)  # never "repaired" by truncation
 
 
+@pytest.mark.parametrize("where", [0, 3])  # magic, length field
+def test_corrupt_middle_record_header_is_refused_not_truncated(tmp_path, where):
+    path = _write_batches(tmp_path)
+    rec_len = path.stat().st_size // 5
+    data = bytearray(path.read_bytes())
+    data[2 * rec_len + where] ^= 0x40  # a length this large would look like a torn tail
+    path.write_bytes(bytes(data))
+    with pytest.raises(WalCorrupt, match=f"at offset {2 * rec_len}: bad record header"):
+        Wal(str(tmp_path))
+
+
 def test_compaction_keeps_only_entries_after_the_snapshot(tmp_path):
     w = Wal(str(tmp_path))
     w.append(_entries(1, 10), HardState(1, "n1", 8))
