@@ -37,11 +37,14 @@ def check_options(model, initial_value, null_read) -> None:
 
 
 def partition(history: History) -> dict:
-    """key -> ops of that key that took effect or may have (fail ops dropped), invoke order."""
+    """key -> ops of that key that took effect or may have (fail ops dropped), invoke order.
+
+    Every key of the history is present, even one whose ops all failed."""
     keys: dict = {}
     for op in history.ops:
+        ops = keys.setdefault(freeze(op.key), [])
         if op.type != "fail":
-            keys.setdefault(freeze(op.key), []).append(op)
+            ops.append(op)
     return keys
 
 
