@@ -62,11 +62,17 @@ def test_agrees_with_brute_force_on_small_histories(picks, processes, null_read,
 
 
 @SETTINGS
-@given(small_choices, st.integers(2, 4))
-def test_corrupted_values_agree_with_brute_force(picks, processes):
-    """Random read values (often illegal) exercise the invalid side against the reference."""
+@given(small_choices, st.integers(2, 4), st.integers(0, 40), st.integers(0, 40),
+       st.sampled_from([None, 0, 1, 2, 3, 4]))
+def test_inserted_random_reads_agree_with_brute_force(picks, processes, at, length, value):
+    """A read of a random value, inserted anywhere (often illegal), against the reference."""
     events = simulate(picks, processes)
-    reads = [e for e in events if e["type"] == "ok" and e["f"] == "read"]
-    assume(reads and sum(e["type"] == "invoke" for e in events) <= 7)
-    reads[len(reads) // 2]["value"] = (reads[0]["value"] or 0) + len(events) % 3
+    assume(sum(e["type"] == "invoke" for e in events) <= 6)
+    start = at % (len(events) + 1)
+    end = start + 1 + length % (len(events) - start + 1)
+    read = {"process": 99, "f": "read", "key": None}
+    events.insert(start, {**read, "type": "invoke", "value": None})
+    events.insert(end, {**read, "type": "ok", "value": value})
+    for i, e in enumerate(events):
+        e["time"] = i
     assert _check(events)["valid"] is brute_force(events)
