@@ -34,6 +34,8 @@ def add_parser(subparsers) -> None:
     status.add_argument("--json", action="store_true", help="print JSON instead of a table")
     down = sub.add_parser("down", help="remove the current cluster (or, with --all, every run's)")
     down.add_argument("--all", action="store_true", help="sweep leftovers of every run and backend")
+    down.add_argument("--backend", choices=("docker", "netns", "ssh"),
+                      help="with --all: sweep only this backend")
     for q in (up, status, down):
         q.add_argument("--store", default="./store", help="result store (default ./store)")
     p.set_defaults(func=run)
@@ -120,7 +122,7 @@ async def _status(args) -> int:
 
 async def _down(args) -> int:
     if args.all:
-        return await _down_all(args.store)
+        return await _down_all(args.store, args.backend)
     cluster = cs.current_record(args.store)
     await cs.teardown(cluster)
     (cs.clusters_dir(args.store) / "current").unlink(missing_ok=True)
@@ -128,15 +130,17 @@ async def _down(args) -> int:
     return 0
 
 
-async def _down_all(store: str) -> int:
+async def _down_all(store: str, only: str | None) -> int:
     swept: dict[str, list[str]] = {}
     for name, why in availability().items():
+        if only not in (None, name):
+            continue
         if why is None:
             swept[name] = await make_backend(name).sweep()
         else:
             _say(f"{name}: skipped ({why})")
     for cluster in cs.all_records(store):
-        if cluster.backend == "ssh" and cluster.inventory:
+        if cluster.backend == "ssh" and cluster.inventory and only in (None, "ssh"):
             try:
                 await cs.teardown(cluster)
                 swept.setdefault("ssh", []).append(cluster.run_id)
