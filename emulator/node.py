@@ -23,6 +23,7 @@ import logging
 from . import snapshot as snapfile
 from .errors import NodeError, StartupError
 from .events import EventLog
+from .options import CORE_BUGS
 from .raft import Config, RaftCore
 from .raft._types import HardState, NotLeader, Ready, Role, Snapshot
 from .statemachine import KV
@@ -50,7 +51,7 @@ class Node:
         tick_ms = self.opts.heartbeat_ms / 2
         return Config(id=self.opts.id, peers=tuple(sorted(self.opts.peers)),
                       election_ticks=max(2, round(self.opts.election_timeout_ms / tick_ms)),
-                      heartbeat_ticks=2, bugs=frozenset(self.opts.bugs))
+                      heartbeat_ticks=2, bugs=self.opts.bugs & frozenset(CORE_BUGS))
 
     def _recover(self, rng) -> RaftCore:
         snap = snapfile.load(self.opts.data)

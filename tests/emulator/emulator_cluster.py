@@ -39,12 +39,13 @@ def wait_for(pred, timeout: float, what: str, interval: float = 0.05):
 
 
 class Cluster:
-    def __init__(self, base: Path, n: int, args=FAST, bugs=(), first_ip: int = 11):
+    def __init__(self, base: Path, n: int, args=FAST, bugs=(), first_ip: int = 11,
+                 prefix: str = "127.0.0."):
         self.base, self.args, self.bugs = base, tuple(args), tuple(bugs)
         self.ids = [f"n{i + 1}" for i in range(n)]
         self.addr = {}
         for i, nid in enumerate(self.ids):
-            host = f"127.0.0.{first_ip + i}"
+            host = f"{prefix}{first_ip + i}"
             self.addr[nid] = (host, free_port(host))
         self.procs: dict[str, subprocess.Popen] = {}
         self.paused: set[str] = set()
@@ -90,6 +91,15 @@ class Cluster:
         proc.kill()
         proc.wait(10)
         self.paused.discard(nid)
+
+    def kill_all(self) -> None:
+        """SIGKILL every node at once (a power cut), then reap them."""
+        for proc in self.procs.values():
+            proc.kill()
+        for proc in self.procs.values():
+            proc.wait(10)
+        self.procs.clear()
+        self.paused.clear()
 
     def stop(self, nid: str) -> int:
         proc = self.procs.pop(nid)
