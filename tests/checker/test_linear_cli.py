@@ -1,0 +1,113 @@
+"""`harness check`: exit codes, --json output and one-line errors (real subprocesses)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def harness(*args):
+    return subprocess.run([sys.executable, "-m", "harness", "check", *map(str, args)], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+
+
+def write(tmp_path, *events, raw=None):
+    path = tmp_path / "history.jsonl"
+    lines = [json.dumps({"key": None, "value": None, **e}) for e in events]
+    path.write_text(raw if raw is not None else "\n".join(lines) + "\n")
+    return path
+
+
+def ev(process, type_, f, value=None, time=0):
+    return {"process": process, "type": type_, "f": f, "value": value, "time": time}
+
+
+VALID = [ev(1, "invoke", "write", 1, 0), ev(1, "ok", "write", 1, 1),
+         ev(2, "invoke", "read", None, 2), ev(2, "ok", "read", 1, 3)]
+INVALID = VALID[:3] + [ev(2, "ok", "read", 2, 3)]
+
+
+def test_valid_history_exits_0_with_a_summary(tmp_path):
+    done = harness(write(tmp_path, *VALID))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("VALID: model cas-register, 2 ops, 1 keys, elapsed ")
+    assert done.stderr == ""
+
+
+def test_invalid_history_exits_1_with_a_counterexample(tmp_path):
+    done = harness(write(tmp_path, *INVALID))
+    assert done.returncode == 1, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("INVALID: model cas-register, 2 ops, 1 keys")
+    assert "p2 ok   read 2 [2 .. 3] (line 3): not legal in state 1" in done.stdout
+
+
+def test_json_output_has_the_documented_fields(tmp_path):
+    done = harness(write(tmp_path, *INVALID), "--json")
+    assert done.returncode == 1
+    result = json.loads(done.stdout)
+    assert (result["valid"], result["model"], result["ops"], result["keys"]) == (
+        False, "cas-register", 2, 1)
+    assert isinstance(result["elapsed_s"], float)
+    assert result["counterexample"]["not_placeable_next"][0]["value"] == 2
+
+
+def test_time_limit_exits_2_unknown(tmp_path):
+    n = 40
+    events = [ev(p, "invoke", "write", p, p) for p in range(n)]
+    events += [ev(p, "ok", "write", p, n + p) for p in range(n)]
+    events += [ev(99, "invoke", "read", None, 2 * n), ev(99, "ok", "read", -1, 2 * n + 1)]
+    done = harness(write(tmp_path, *events), "--time-limit", "0.3", "--json")
+    assert done.returncode == 2, done.stderr
+    result = json.loads(done.stdout)
+    assert (result["valid"], result["keys_decided"], result["keys"]) == ("unknown", 0, 1)
+
+
+def test_truncated_last_line_warns_and_checks_the_rest(tmp_path):
+    raw = "\n".join(json.dumps({"key": None, **e}) for e in VALID) + '\n{"process": 3, "ty'
+    done = harness(write(tmp_path, raw=raw))
+    assert done.returncode == 0
+    assert "history.jsonl:5: skipped truncated last line" in done.stderr
+
+
+@pytest.mark.parametrize("events,raw,args,message", [
+    ([], "", (), "history.jsonl: no client operations in the history (empty file?)"),
+    (VALID, "\n".join(json.dumps(e) for e in VALID[:2]) + "\nnot json\n" + json.dumps(VALID[2]),
+     (), "history.jsonl:3: not valid JSON"),
+    ([ev(1, "invoke", "dance", 1, 0), ev(1, "ok", "dance", 1, 1)], None, (),
+     "history.jsonl:1: f 'dance' is not an operation of model 'cas-register'"),
+    ([ev(1, "ok", "read", 1, 0)], None, (),
+     "history.jsonl:1: ok completion from process 1 with no outstanding invoke"),
+    ([ev(1, "invoke", "read", None, 0), ev(1, "invoke", "write", 2, 1)], None, (),
+     "history.jsonl:2: process 1 invokes again while its invoke at line 1 has not completed"),
+    (VALID, None, ("--model", "queue"), "--model 'queue' is not a model"),
+    (VALID, None, ("--null-read", "maybe"), "--null-read 'maybe': expected one of absent, unknown"),
+    (VALID, None, ("--initial-value", "{nope"), "--initial-value '{nope' is not JSON"),
+    (VALID, None, ("--time-limit", "-1"), "--time-limit -1.0 must be a positive number"),
+])
+def test_bad_input_exits_254_with_one_line(tmp_path, capsys, events, raw, args, message):
+    """In-process through harness.cli.main (the subprocess path is covered below)."""
+    code = main(["check", str(write(tmp_path, *events, raw=raw)), *args])
+    out, err = capsys.readouterr()
+    assert code == 254, (out, err)
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_bad_input_in_a_real_process_is_one_line_without_traceback(tmp_path):
+    done = harness(write(tmp_path, raw="[1]\n"))
+    assert done.returncode == 254
+    assert done.stderr.strip().splitlines() == [
+        f"harness: error: {tmp_path / 'history.jsonl'}:1: expected a JSON object, got list"]
+
+
+def test_missing_file_exits_254(tmp_path):
+    done = harness(tmp_path / "nope.jsonl")
+    assert done.returncode == 254
+    assert "nope.jsonl: cannot read history" in done.stderr
