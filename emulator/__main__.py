@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         opts = parse(sys.argv[1:] if argv is None else argv)
         claim_data_dir(opts)
+        clock.attach(opts.data)
         _setup_logging(opts.id, clock)
         from .server import Server  # after flag checks: a bad flag never needs the core
         asyncio.run(Server(opts, clock).serve())
