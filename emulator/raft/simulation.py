@@ -19,7 +19,7 @@ from ._config import Config
 from ._core import RaftCore
 from ._siminvariants import Invariants, SafetyViolation
 from ._simnet import Faults, Network
-from ._types import Entry, HardState, NotLeader, Ready, Role, Snapshot
+from ._types import Entry, Event, HardState, NotLeader, Ready, Role, Snapshot
 
 
 @dataclass
@@ -44,6 +44,14 @@ class Options:
     check_quorum: bool = True
     bugs: frozenset = frozenset()
     liveness_ticks: int = 400         # bound for the healed cluster to elect and commit
+
+    @classmethod
+    def quiet(cls, **overrides) -> "Options":
+        """No random faults and no random clients: a test scripts them itself."""
+        calm = dict(faults=Faults(drop=0.0, duplicate=0.0, max_delay=1), partition_rate=0.0,
+                    crash_rate=0.0, restart_rate=0.0, torn_ready_rate=0.0, propose_rate=0.0,
+                    read_rate=0.0, compact_rate=0.0, tick_skip=0.0)
+        return cls(**{**calm, **overrides})
 
 
 class SimulationError(AssertionError):
@@ -103,6 +111,9 @@ class Cluster:
         self.now = 0
         self.counter = 0
         self.torn_ready_rate = opts.torn_ready_rate
+        self.events: list[tuple[int, str, Event]] = []          # (tick, node, event)
+        self.read_results: dict[object, tuple[str, int, int]] = {}  # request -> (node, index, applied)
+        self.dropped_reads: list[object] = []
         self.stats = {"crashes": 0, "torn_readies": 0, "partitions": 0, "snapshots": 0,
                       "proposals": 0, "reads": 0}
         ids = tuple(f"n{i}" for i in range(1, opts.nodes + 1))
@@ -156,10 +167,13 @@ class Cluster:
             self.net.send(msg, self.now)
         self._apply(node, rd)
         for rs in rd.read_states:
+            self.read_results[rs.request] = (node.id, rs.index, node.applied)
             self.inv.read_served(node.id, rs.request, rs.index, node.applied)
         for request in rd.dropped_reads:
+            self.dropped_reads.append(request)
             self.inv.read_dropped(request)
         for ev in rd.events:
+            self.events.append((self.now, node.id, ev))
             if ev.kind == "became_leader":
                 self.inv.became_leader(node.id, ev.term, core._log)
         core.advance(rd)
@@ -290,6 +304,15 @@ class Cluster:
         return request
 
 
+def run_until(cluster: Cluster, done, ticks: int) -> int:
+    """Step (no random faults or clients) until done(); return the ticks taken."""
+    for tick in range(1, ticks + 1):
+        cluster.step(faults=False, clients=False)
+        if done():
+            return tick
+    raise SimulationError(f"condition not reached within {ticks} ticks (seed {cluster.seed})")
+
+
 def heal(cluster: Cluster) -> None:
     """End every fault: whole network, no loss, every node running."""
     cluster.net.heal()
@@ -300,7 +323,7 @@ def heal(cluster: Cluster) -> None:
             cluster.start(node)
 
 
-def _stable_leader(cluster: Cluster) -> SimNode | None:
+def stable_leader(cluster: Cluster) -> SimNode | None:
     leaders = cluster.leaders()
     if len(leaders) != 1:
         return None
@@ -316,7 +339,7 @@ def check_liveness(cluster: Cluster) -> int:
     marker, index, proposed_to = f"liveness/{cluster.seed}".encode(), None, None
     for tick in range(1, cluster.opts.liveness_ticks + 1):
         cluster.step(faults=False, clients=False)
-        lead = _stable_leader(cluster)
+        lead = stable_leader(cluster)
         done = cluster.inv.committed.get(index) if index else None
         if (done is not None and done[1] != marker) or \
                 (done is None and lead is not None and (lead.id, lead.core.term) != proposed_to):
