@@ -48,9 +48,12 @@ class Node:
         self.was_leader = False
 
     def _config(self) -> Config:
+        # The core draws each election timeout from [E, 2E) ticks; E = 2/3 of the flag makes
+        # --election-timeout-ms the mean of that range ([2/3 T, 4/3 T)), as operators expect.
         tick_ms = self.opts.heartbeat_ms / 2
+        election_ticks = max(3, round(self.opts.election_timeout_ms * 2 / 3 / tick_ms))
         return Config(id=self.opts.id, peers=tuple(sorted(self.opts.peers)),
-                      election_ticks=max(2, round(self.opts.election_timeout_ms / tick_ms)),
+                      election_ticks=election_ticks,
                       heartbeat_ticks=2, bugs=self.opts.bugs & frozenset(CORE_BUGS))
 
     def _recover(self, rng) -> RaftCore:

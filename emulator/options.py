@@ -66,8 +66,10 @@ def _parser() -> _Parser:
     p.add_argument("--listen", required=True, help="HOST:PORT for clients and peers")
     p.add_argument("--peers", required=True, help="n1=HOST:PORT,n2=... (all voters, incl. --id)")
     p.add_argument("--data", required=True, help="data directory (WAL, snapshot, events.jsonl)")
-    p.add_argument("--election-timeout-ms", type=int, default=1000)
-    p.add_argument("--heartbeat-ms", type=int, default=100)
+    p.add_argument("--election-timeout-ms", type=int, default=1000,
+                   help="mean randomized election timeout; each is drawn from [2/3, 4/3] of it")
+    p.add_argument("--heartbeat-ms", type=int, default=100,
+                   help="leader heartbeat period; the core ticks every half of it")
     p.add_argument("--snapshot-every", type=int, default=10000,
                    help="snapshot and compact the log every N applied entries")
     p.add_argument("--request-timeout-ms", type=int, default=5000)
@@ -84,9 +86,9 @@ def parse(argv: list[str]) -> Options:
                            f"voter including this node")
     if a.heartbeat_ms < 2:
         raise StartupError(f"--heartbeat-ms {a.heartbeat_ms} must be at least 2")
-    if a.election_timeout_ms < 2 * a.heartbeat_ms:
+    if a.election_timeout_ms < 3 * a.heartbeat_ms:
         raise StartupError(f"--election-timeout-ms {a.election_timeout_ms} must be at least "
-                           f"twice --heartbeat-ms {a.heartbeat_ms}")
+                           f"three times --heartbeat-ms {a.heartbeat_ms}")
     for flag, v in (("--snapshot-every", a.snapshot_every),
                     ("--request-timeout-ms", a.request_timeout_ms)):
         if v < 1:

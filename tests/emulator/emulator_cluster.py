@@ -42,6 +42,7 @@ class Cluster:
     def __init__(self, base: Path, n: int, args=FAST, bugs=(), first_ip: int = 11,
                  prefix: str = "127.0.0."):
         self.base, self.args, self.bugs = base, tuple(args), tuple(bugs)
+        base.mkdir(parents=True, exist_ok=True)
         self.ids = [f"n{i + 1}" for i in range(n)]
         self.addr = {}
         for i, nid in enumerate(self.ids):
