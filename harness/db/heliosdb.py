@@ -97,10 +97,18 @@ class HeliosDB(DB):
             return
         await self._wait_dead(remote)
 
+    async def _alive(self, remote: Remote) -> bool:
+        """True while the node process exists and is not a zombie (its reaper may be slow)."""
+        wd = shlex.quote(remote.host.workdir)
+        res = await remote.exec(["sh", "-c", f"p=$(cat {wd}/node.pid) && [ -r /proc/$p/stat ] && "
+                                 "[ \"$(sed 's/.*) //' /proc/$p/stat | cut -c1)\" != Z ]"],
+                                check=False)
+        return res.exit_status == 0
+
     async def _wait_dead(self, remote: Remote, timeout: float = 5.0) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while await self._signal(remote, "0"):
+        while await self._alive(remote):
             if loop.time() > deadline:
                 raise HarnessError(f"{remote.host.name}: node process still alive "
                                    f"{timeout:g} s after SIGKILL")
