@@ -46,16 +46,18 @@ def new_core(node="n1", peers=("n1", "n2", "n3"), **kw):
     return RaftCore(Config(node, peers, **kw), hard_state=hs, entries=entries, rng=random.Random(7))
 
 
-def make_leader(core: RaftCore) -> None:
-    """Drive `core` through pre-vote and vote by feeding it grants from n2."""
+def make_leader(core: RaftCore, voters=("n2",)) -> None:
+    """Drive `core` through pre-vote and vote by feeding it grants from `voters`."""
     for _ in range(2 * ET):
         core.tick()
     msgs, _ = drain(core)
     pre = [m for m in msgs if m.type is M.PRE_VOTE][0]
-    core.step(Message(M.PRE_VOTE_RESP, "n2", core.id, term=pre.term))
+    for v in voters:
+        core.step(Message(M.PRE_VOTE_RESP, v, core.id, term=pre.term))
     msgs, _ = drain(core)
     vote = [m for m in msgs if m.type is M.VOTE][0]
-    core.step(Message(M.VOTE_RESP, "n2", core.id, term=vote.term))
+    for v in voters:
+        core.step(Message(M.VOTE_RESP, v, core.id, term=vote.term))
     drain(core)
     assert core.role is Role.LEADER
 
@@ -253,3 +255,22 @@ def test_api_misuse_is_refused():
         core.compact(5, b"")
     with pytest.raises(ValueError, match="commit"):
         new_core(hard_state=HardState(term=1, commit=3), entries=[Entry(1, 1)])
+
+
+def test_read_index_needs_a_quorum_of_acks():
+    """Thesis 6.4 step 3: in a 5-node cluster a read is answered only after two
+    followers (with the leader, a majority) echo its context in the current term."""
+    core = new_core(peers=("n1", "n2", "n3", "n4", "n5"))
+    make_leader(core, voters=("n2", "n3"))
+    for peer in ("n2", "n3"):
+        core.step(Message(M.APPEND_RESP, peer, "n1", term=core.term, index=1))
+    drain(core)
+    core.read_index("r")
+    msgs, _ = drain(core)
+    ctx = max(m.context for m in msgs)
+    core.step(Message(M.APPEND_RESP, "n4", "n1", term=core.term, index=1, context=ctx))
+    core.step(Message(M.APPEND_RESP, "n4", "n1", term=core.term, index=1, context=ctx))   # duplicate
+    core.step(Message(M.APPEND_RESP, "n5", "n1", term=core.term - 1, index=1, context=ctx))  # stale term
+    assert core.ready().read_states == []
+    core.step(Message(M.APPEND_RESP, "n5", "n1", term=core.term, index=1, context=ctx))
+    assert core.ready().read_states == [ReadState("r", 1)]
