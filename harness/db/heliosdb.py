@@ -65,20 +65,21 @@ class HeliosDB(DB):
         return argv
 
     async def setup(self, remote: Remote) -> None:
-        wd = remote.host.workdir
-        check = await remote.exec(["sh", "-c", "command -v python3 >/dev/null || exit 10; "
-                                   "python3 -c 'import blake3' 2>/dev/null || exit 11"],
-                                  check=False)
-        if check.exit_status in (10, 11):
-            what = "python3" if check.exit_status == 10 else "the python3 module blake3"
-            raise HarnessError(f"{remote.host.name}: {what} is missing on the host "
-                               "(install it: apt-get install python3; pip install blake3)")
+        """Check python3 and blake3, then unpack the emulator into workdir/lib: one round trip."""
+        wd = shlex.quote(remote.host.workdir)
         if self._tarball is None:
             self._tarball = emulator_tarball()
-        await remote.exec(["mkdir", "-p", f"{wd}/lib", f"{wd}/data"])
-        await remote.write_file(f"{wd}/lib/emulator.tar.gz", self._tarball)
-        await remote.exec(["sh", "-c", f"cd {shlex.quote(wd)}/lib && rm -rf emulator && "
-                          "tar -xzf emulator.tar.gz && rm emulator.tar.gz"])
+        script = ("command -v python3 >/dev/null || exit 10; "
+                  "python3 -c 'import blake3' 2>/dev/null || exit 11; "
+                  f"mkdir -p {wd}/lib {wd}/data && cd {wd}/lib && rm -rf emulator && tar -xzf -")
+        res = await remote.exec(["sh", "-c", script], stdin=self._tarball, check=False)
+        if res.exit_status in (10, 11):
+            what = "python3" if res.exit_status == 10 else "the python3 module blake3"
+            raise HarnessError(f"{remote.host.name}: {what} is missing on the host "
+                               "(install it: apt-get install python3; pip install blake3)")
+        if res.exit_status != 0:
+            raise RemoteCommandError(remote.host.name, ["sh", "-c", script], res.exit_status,
+                                     res.stdout, res.stderr)
 
     async def start(self, remote: Remote) -> None:
         wd = shlex.quote(remote.host.workdir)
