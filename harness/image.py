@@ -54,12 +54,15 @@ def docker_client() -> docker.DockerClient:
 
 
 def ensure_image(progress: Progress, *, force: bool = False, base: str | None = None,
-                 client: docker.DockerClient | None = None) -> str:
+                 client: docker.DockerClient | None = None, repo: str = NODE_REPO,
+                 root: Path = REPO_ROOT) -> str:
     """Return the tag of an up-to-date node image, building what is missing.
 
     `base` is an existing image to build on (e.g. debian:bookworm-slim where a
     registry exists); by default the offline debootstrap base, built once and
-    cached. `force` rebuilds the base and the node image from scratch.
+    cached. `force` rebuilds the base and the node image from scratch. `repo`
+    names the image repository and `root` the source tree holding
+    Dockerfile.node, compose/ and emulator/ (tests use their own of both).
     Serialised across processes by a lock file, so parallel runs build once.
     """
     client = client or docker_client()
@@ -67,13 +70,13 @@ def ensure_image(progress: Progress, *, force: bool = False, base: str | None = 
         base_tag = base or _image_base.ensure_base(client, progress, force=force)
         pyver = _python_version(client, base_tag)
         wheels = ensure_wheels(pyver, progress) if pyver else []
-        files = context_files(wheels)
-        tag = f"{NODE_REPO}:{context_hash(files, _image_id(client, base_tag))}"
+        files = context_files(wheels, root)
+        tag = f"{repo}:{context_hash(files, _image_id(client, base_tag))}"
         if force or not _image_exists(client, tag):
             _build(client, files, tag, base_tag, progress, offline=bool(wheels) and not base,
                    nocache=force)
-        client.api.tag(tag, NODE_REPO, "latest")
-        _untag_stale(client, keep=tag)
+        client.api.tag(tag, repo, "latest")
+        _untag_stale(client, repo, keep=tag)
         progress(f"image {tag} ready")
         return tag
 
@@ -101,18 +104,18 @@ def _up_to_date(client: docker.DockerClient) -> str:
     return f"yes ({tag})" if _image_exists(client, tag) else f"no: {tag} would be built"
 
 
-def context_files(wheels: list[Path]) -> list[tuple[str, Path]]:
+def context_files(wheels: list[Path], root: Path = REPO_ROOT) -> list[tuple[str, Path]]:
     """(name in the build context, source path), sorted: what the image is built from."""
-    dockerfile = REPO_ROOT / "Dockerfile.node"
+    dockerfile = root / "Dockerfile.node"
     if not dockerfile.is_file():
         raise HarnessError(f"{dockerfile} not found: the node image is built from it; "
                            f"run the harness from a checkout (pip install -e .)")
     files = [("Dockerfile.node", dockerfile)]
     for d in _CONTEXT_DIRS:
-        for p in sorted((REPO_ROOT / d).rglob("*")):
+        for p in sorted((root / d).rglob("*")):
             if p.is_file() and not any(s in p.name or s in p.parts for s in _SKIP) \
-                    and "wheels" not in p.relative_to(REPO_ROOT).parts:
-                files.append((str(p.relative_to(REPO_ROOT)), p))
+                    and "wheels" not in p.relative_to(root).parts:
+                files.append((str(p.relative_to(root)), p))
     files += [(f"compose/wheels/{w.name}", w) for w in wheels]
     return sorted(files)
 
@@ -224,12 +227,12 @@ def _follow_build(stream, tag: str, progress: Progress) -> None:
                 progress(line if len(line) <= 100 else line[:97] + "...")
 
 
-def _untag_stale(client: docker.DockerClient, keep: str) -> None:
+def _untag_stale(client: docker.DockerClient, repo: str, keep: str) -> None:
     """Drop older heliosdb-node:<hash> tags so rebuilds do not pile up; an image
     a container still uses stays (the engine refuses, which is fine)."""
-    for image in client.images.list(name=NODE_REPO):
+    for image in client.images.list(name=repo):
         for t in image.tags:
-            if t not in (keep, f"{NODE_REPO}:latest"):
+            if t not in (keep, f"{repo}:latest"):
                 try:
                     client.images.remove(t)
                 except docker.errors.APIError:

@@ -95,24 +95,30 @@ class DockerBackend(Backend):
         started = time.monotonic()
         network = await asyncio.to_thread(self._create_network, spec.run_id)
         progress(f"starting {spec.nodes} containers on network {network}")
-        async with asyncio.TaskGroup() as tg:
-            tasks = [tg.create_task(asyncio.to_thread(self._start_node, spec, image, network, i))
-                     for i in range(1, spec.nodes + 1)]
-        hosts = [t.result() for t in tasks]
-        async with asyncio.TaskGroup() as tg:
-            for h in hosts:
-                tg.create_task(wait_for_sshd(h.name, h.ssh_host, h.ssh_port))
+        hosts = await _all(asyncio.to_thread(self._start_node, spec, image, network, i)
+                           for i in range(1, spec.nodes + 1))
+        await _all(wait_for_sshd(h.name, h.ssh_host, h.ssh_port) for h in hosts)
         progress(f"{spec.nodes} nodes up in {time.monotonic() - started:.1f} s: "
                  + " ".join(f"{h.name}={h.address}" for h in hosts))
         return hosts
 
     def _create_network(self, run_id: str) -> str:
         name = resource_name(run_id)
-        self._client.networks.create(name, driver="bridge", labels=labels(run_id),
-                                     check_duplicate=True)
+        try:
+            self._client.networks.create(name, driver="bridge", labels=labels(run_id),
+                                         check_duplicate=True)
+        except docker.errors.APIError as exc:
+            raise HarnessError(f"docker network {name}: {exc.explanation or exc}") from None
         return name
 
     def _start_node(self, spec: ClusterSpec, image: str, network: str, i: int) -> Host:
+        try:
+            return self._make_node(spec, image, network, i)
+        except docker.errors.APIError as exc:
+            raise HarnessError(f"n{i}: container {resource_name(spec.run_id, f'n{i}')}: "
+                               f"{exc.explanation or exc}") from None
+
+    def _make_node(self, spec: ClusterSpec, image: str, network: str, i: int) -> Host:
         node = f"n{i}"
         key = asyncssh.generate_private_key("ssh-ed25519", comment=f"{node}@{spec.run_id}")
         host_key = key.export_public_key("openssh").decode().strip()
@@ -145,6 +151,30 @@ class DockerBackend(Backend):
         for run_id in swept:
             await self.down(run_id)
         return swept
+
+
+async def _all(coros) -> list:
+    """Run coroutines together; on failure raise the first error as itself (a
+    one-line HarnessError for the CLI), not as an ExceptionGroup."""
+    try:
+        async with asyncio.TaskGroup() as tg:
+            tasks = [tg.create_task(c) for c in coros]
+    except ExceptionGroup as group:
+        errors = _leaves(group)
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        if isinstance(first, HarnessError) and not more:
+            raise first from None
+        what = "" if isinstance(first, HarnessError) else f"docker backend: {type(first).__name__}: "
+        raise HarnessError(f"{what}{first}{more}") from first
+    return [t.result() for t in tasks]
+
+
+def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
+    out = []
+    for exc in group.exceptions:
+        out += _leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc]
+    return out
 
 
 def _secrets_tar(private_key: bytes, host_key: str, authorized: str) -> bytes:
