@@ -18,6 +18,7 @@ COMMANDS = [
     "_cmd_check",
     "_cmd_cluster",
     "_cmd_doctor",
+    "_cmd_heal",
     "_cmd_image",
 ]
 

@@ -13,11 +13,12 @@ from ._grudge import (SHAPES, build_grudge, bridge_grudge, complete_grudge, grud
 from ._ledger import Ledger, read_entries
 from ._nemesis import Nemesis
 from ._probe import reachability
+from ._session import heal_from_ledger, nemesis_session
 from ._targets import TARGETS, select_targets
 
 __all__ = [
     "CHAIN", "QDISC_HANDLE", "BadSchedule", "Interrupted", "NemesisError", "NemesisUnsupported",
     "SHAPES", "build_grudge", "bridge_grudge", "complete_grudge", "grudge_from_json",
     "grudge_to_json", "majorities_ring", "majority", "one_way", "Ledger", "read_entries",
-    "Nemesis", "reachability", "TARGETS", "select_targets",
+    "Nemesis", "reachability", "heal_from_ledger", "nemesis_session", "TARGETS", "select_targets",
 ]

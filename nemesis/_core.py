@@ -73,7 +73,8 @@ class NemesisCore:
             raise NemesisError(f"{node}: step {step} needs a DB adapter, and none was given")
         remote, op = self.remotes[node], step["db"]
         if op == "clock":
-            await self.db.set_clock_offset(remote, step.get("ms", 0))
+            # The adapter addresses the node's admin port by Host (harness.db.DB).
+            await self.db.set_clock_offset(remote.host, step.get("ms", 0))
         elif op in ("kill", "start", "pause", "resume"):
             await getattr(self.db, op)(remote)
         else:

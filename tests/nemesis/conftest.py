@@ -25,23 +25,29 @@ def _netns_available() -> str | None:
 
 
 @pytest.fixture(scope="module")
-def netns_hosts(tmp_path_factory):
-    """A 3-node netns cluster (sshd only, no DB); torn down at module end."""
+def netns_cluster(tmp_path_factory):
+    """A 3-node netns cluster (sshd only, no DB) with its cluster.json record
+    written; torn down at module end."""
     why = _netns_available()
     if why:
         pytest.skip(why)
-    from harness.control import generate_keypair
-    from harness.provision._base import ClusterSpec
-    from harness.provision.netns import NetnsBackend
-    run_dir = tmp_path_factory.mktemp("nemesis-cluster")
+    from harness import cluster_state as cs
+    store = tmp_path_factory.mktemp("nemesis-store")
     run_id = f"nemt-{secrets.token_hex(4)}"
-    public = generate_keypair(run_dir / "id_ed25519", f"harness-{run_id}")
-    backend = NetnsBackend()
+    cluster = None
     try:
-        hosts = asyncio.run(backend.up(ClusterSpec(run_id, 3, run_dir, public), lambda m: None))
-        yield hosts
+        cluster = asyncio.run(cs.provision("netns", 3, cs.clusters_dir(store) / run_id,
+                                           run_id=run_id, progress=lambda m: None))
+        cs.write_record(cluster, store)
+        yield cluster
     finally:
-        asyncio.run(backend.down(run_id))
+        if cluster is not None:
+            asyncio.run(cs.teardown(cluster))
+
+
+@pytest.fixture(scope="module")
+def netns_hosts(netns_cluster):
+    return netns_cluster.hosts
 
 
 def local_remotes(hosts) -> dict:

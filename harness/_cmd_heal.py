@@ -1,0 +1,93 @@
+"""`harness heal [RUN_DIR]`: undo every fault a killed harness left behind (layer: harness).
+
+Reads `<RUN_DIR>/nemesis-ledger.jsonl`, reconnects to the run's hosts from
+their cluster record, replays the undo steps of every entry not yet healed
+(tolerating "already gone"), and verifies: N x N reachability plus no
+harness-owned iptables rule or qdisc left. Process and clock undo steps go
+through the HeliosDB adapter when the record names that DB.
+
+RUN_DIR defaults to <store>/latest, else the current cluster's directory.
+The cluster record is RUN_DIR/cluster.json, else --cluster, else
+<store>/clusters/current/cluster.json. Exit 0 when the verification is
+clean, 255 when it is not (the leftovers are printed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+from harness import cluster_state as cs
+from harness.errors import BadInput, EXIT_HARNESS
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("heal", help="replay the nemesis ledger of a run: heal every fault left behind")
+    p.add_argument("run_dir", nargs="?", help="run directory (default: <store>/latest, "
+                   "else the current cluster's directory)")
+    p.add_argument("--cluster", help="cluster.json to reach the hosts (default: RUN_DIR/cluster.json, "
+                   "else <store>/clusters/current/cluster.json)")
+    p.add_argument("--store", default="./store", help="result store (default ./store)")
+    p.add_argument("--json", action="store_true", help="print the verification as JSON")
+    p.set_defaults(func=run)
+
+
+def _run_dir(args) -> Path:
+    if args.run_dir:
+        path = Path(args.run_dir)
+        if not path.is_dir():
+            raise BadInput(f"heal: run directory {path} does not exist")
+        return path
+    for candidate in (Path(args.store) / "latest", cs.clusters_dir(args.store) / "current"):
+        if candidate.is_dir():
+            return candidate.resolve()
+    raise BadInput(f"heal: no run directory given and neither {args.store}/latest nor "
+                   f"{args.store}/clusters/current exists")
+
+
+def _record(args, run_dir: Path) -> cs.Cluster:
+    if args.cluster:
+        return cs.load_record(args.cluster)
+    if (run_dir / "cluster.json").is_file():
+        return cs.load_record(run_dir / "cluster.json")
+    return cs.current_record(args.store)
+
+
+def _db_for(cluster: cs.Cluster):
+    if cluster.db and cluster.db.get("name") == "heliosdb":
+        from harness.db.heliosdb import HeliosDB
+        return HeliosDB(cluster.hosts, port=cluster.db.get("port", 7000))
+    return None
+
+
+async def _heal(cluster: cs.Cluster, run_dir: Path) -> dict:
+    from harness.control import close_all, connect_all
+    from nemesis import heal_from_ledger
+    events: list[dict] = []
+    start = time.monotonic_ns()
+    remotes = await connect_all(cluster.hosts)
+    try:
+        return await heal_from_ledger({r.host.name: r for r in remotes}, run_dir,
+                                      record=events.append,
+                                      clock=lambda: time.monotonic_ns() - start,
+                                      db=_db_for(cluster))
+    finally:
+        await close_all(remotes)
+
+
+def run(args) -> int:
+    run_dir = _run_dir(args)
+    if not (run_dir / "nemesis-ledger.jsonl").is_file():
+        raise BadInput(f"heal: {run_dir} has no nemesis-ledger.jsonl: nothing to replay")
+    cluster = _record(args, run_dir)
+    result = asyncio.run(_heal(cluster, run_dir))
+    if args.json:
+        print(json.dumps(result, indent=2))
+    problems = result["leftover_rules"] + result["unexpected_reachability"] + result["errors"]
+    for line in problems:
+        print(f"heal: {line}")
+    print(f"heal: {'ok' if result['ok'] else 'NOT healed'}: {len(cluster.hosts)} hosts, "
+          f"{len(problems)} problem(s) ({run_dir})")
+    return 0 if result["ok"] else EXIT_HARNESS
