@@ -5,6 +5,7 @@ These observe faults independently of the nemesis's own probe.
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 
@@ -70,6 +71,48 @@ def udp_delivered(src, dst, count, port=9911, window=3.0) -> int:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.sendto(b"end", (dst.address, port))
         return int(sink.stdout.readline())
+    finally:
+        sink.kill()
+        sink.wait()
+
+
+TCP_SINK = r"""
+import socket, sys
+srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind((sys.argv[1], int(sys.argv[2]))); srv.listen(1); srv.settimeout(30)
+print("ready", flush=True)
+conn, _ = srv.accept(); conn.settimeout(30); total = 0
+while True:
+    chunk = conn.recv(65536)
+    if not chunk:
+        break
+    total += len(chunk)
+conn.sendall(str(total).encode()); conn.close()
+"""
+
+TCP_SEND = r"""
+import json, socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=30)
+n, buf, t0 = int(sys.argv[3]), b"x" * 65536, time.monotonic()
+left = n
+while left > 0:
+    s.sendall(buf[:min(left, len(buf))]); left -= min(left, len(buf))
+s.shutdown(socket.SHUT_WR)
+got = int(s.recv(64)); dt = time.monotonic() - t0
+print(json.dumps({"bytes": got, "seconds": dt}))
+"""
+
+
+def tcp_throughput(src, dst, nbytes, port=9912) -> float:
+    """Bytes per second of one bulk TCP transfer from src to dst."""
+    sink = subprocess.Popen(["ip", "netns", "exec", dst.extra["netns"], "python3", "-c", TCP_SINK,
+                             dst.address, str(port)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert sink.stdout.readline().strip() == "ready"
+        out = json.loads(in_ns(src, ["python3", "-c", TCP_SEND, dst.address, str(port),
+                                     str(nbytes)]).stdout)
+        assert out["bytes"] == nbytes
+        return nbytes / out["seconds"]
     finally:
         sink.kill()
         sink.wait()
