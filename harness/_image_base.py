@@ -54,12 +54,9 @@ def ensure_base(client: docker.DockerClient, progress: Progress, *, force: bool 
     """Return the base image tag, running debootstrap and `docker import` if it is missing."""
     source = apt_source()
     tag = base_tag(source)
-    if not force:
-        try:
-            client.images.get(tag)
-            return tag
-        except docker.errors.ImageNotFound:
-            pass
+    previous = _image_id(client, tag)
+    if previous and not force:
+        return tag
     if shutil.which("debootstrap") is None:
         raise HarnessError(f"base image {tag} is missing and debootstrap is not installed: "
                            f"apt-get install debootstrap (or scripts/install), "
@@ -72,7 +69,24 @@ def ensure_base(client: docker.DockerClient, progress: Progress, *, force: bool 
         _trim(root)
         _import(client, root, Path(work) / "rootfs.tar", tag, pyver, progress)
         progress(f"base image {tag} built in {time.monotonic() - started:.0f} s")
+    if previous and previous != _image_id(client, tag):
+        _remove_quietly(client, previous)
     return tag
+
+
+def _image_id(client: docker.DockerClient, tag: str) -> str | None:
+    try:
+        return client.images.get(tag).id
+    except docker.errors.ImageNotFound:
+        return None
+
+
+def _remove_quietly(client: docker.DockerClient, image_id: str) -> None:
+    """Drop a replaced base; images still built on it keep it alive (engine refuses)."""
+    try:
+        client.images.remove(image_id)
+    except docker.errors.APIError:
+        pass
 
 
 def _debootstrap(source: AptSource, root: Path, progress: Progress) -> None:
