@@ -36,7 +36,7 @@ class NemesisCore:
         self.remotes = dict(remotes)
         self.nodes = sorted(self.remotes)
         self.address = {n: r.host.address for n, r in self.remotes.items()}
-        self.ledger, self.record, self.clock, self.db = ledger, record, clock, db
+        self.ledger, self.record, self.now, self.db = ledger, record, clock, db
         self.probe_port, self.probe_timeout = probe_port, probe_timeout
         self._iptables: dict[str, str] = {}
         self._chain_ready: set[str] = set()
@@ -52,7 +52,7 @@ class NemesisCore:
 
     def event(self, type_: str, f: str, value: dict, time: int | None = None) -> dict:
         ev = {"process": "nemesis", "type": type_, "f": f, "value": value,
-              "time": self.clock() if time is None else time}
+              "time": self.now() if time is None else time}
         self.record(ev)
         return ev
 
@@ -152,7 +152,7 @@ class NemesisCore:
     async def heal(self) -> dict:
         """Undo every open ledger entry, remove the harness chain everywhere, verify."""
         async with self._lock:
-            requested = self.clock()
+            requested = self.now()
             self.event("invoke", "heal", {}, requested)
             errors = await self.undo(self.ledger.open_entries())
             self._forget(None)
