@@ -50,6 +50,7 @@ class DockerBackend(Backend):
     def __init__(self, client: docker.DockerClient | None = None):
         self._client_obj = client
         self._active: set[str] = set()     # runs this instance is bringing up: sweep skips them
+        self._aborted: set[str] = set()    # runs whose up failed or was cancelled
 
     @property
     def _client(self) -> docker.DockerClient:
@@ -81,6 +82,8 @@ class DockerBackend(Backend):
         try:
             return await self._up(spec, progress)
         except BaseException:
+            # Node threads outlive a cancelled up; they see this and undo their own work.
+            self._aborted.add(spec.run_id)
             try:
                 await self.down(spec.run_id)
             except docker.errors.DockerException as exc:
@@ -120,6 +123,8 @@ class DockerBackend(Backend):
 
     def _make_node(self, spec: ClusterSpec, image: str, network: str, i: int) -> Host:
         node = f"n{i}"
+        if spec.run_id in self._aborted:
+            raise HarnessError(f"{node}: bring-up of run {spec.run_id} was abandoned")
         key = asyncssh.generate_private_key("ssh-ed25519", comment=f"{node}@{spec.run_id}")
         host_key = key.export_public_key("openssh").decode().strip()
         endpoint = self._client.api.create_endpoint_config(aliases=[node])
@@ -127,6 +132,9 @@ class DockerBackend(Backend):
             image, name=resource_name(spec.run_id, node), hostname=node,
             labels=labels(spec.run_id, node), cap_add=["NET_ADMIN"], privileged=False,
             network=network, networking_config={network: endpoint}, detach=True)
+        if spec.run_id in self._aborted:
+            container.remove(force=True)
+            raise HarnessError(f"{node}: bring-up of run {spec.run_id} was abandoned")
         container.put_archive("/", _secrets_tar(key.export_private_key("openssh"),
                                                 host_key, spec.public_key))
         container.start()

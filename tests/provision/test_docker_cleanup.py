@@ -65,6 +65,30 @@ def test_failed_up_removes_what_it_made(run_id, tmp_path, monkeypatch):
     assert labelled(engine(), run_id) == ([], [])       # ...and are gone
 
 
+def test_cancelled_up_removes_what_it_made(run_id, tmp_path, monkeypatch):
+    """Ctrl-C (task cancellation) while up waits for sshd leaves nothing behind."""
+    async def scenario():
+        waiting = asyncio.Event()
+
+        async def hang(name, address, port=22, timeout=0.0):
+            waiting.set()
+            await asyncio.sleep(3600)
+
+        monkeypatch.setattr(docker_backend, "wait_for_sshd", hang)
+        spec, _key = make_spec(run_id, 3, tmp_path)
+        task = asyncio.create_task(DockerBackend().up(spec, lambda _m: None))
+        async with asyncio.timeout(300):
+            await waiting.wait()
+        present = len(labelled(engine(), run_id)[0])
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return present
+
+    assert asyncio.run(scenario()) == 3
+    assert labelled(engine(), run_id) == ([], [])
+
+
 _CHILD = textwrap.dedent("""
     import asyncio, sys
     from pathlib import Path
