@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from checker import (check_linearizable, check_rpo, check_slas, check_split_brain,
+from checker import (check_linearizable, check_perf, check_rpo, check_slas, check_split_brain,
                      map_node_events, parse_events)
 from workloads import Client, RegisterWorkload, SetWorkload, run_workload
 
@@ -150,6 +150,11 @@ def judge_cluster(history, states, events):
     for name in ("failure_detection_s", "leader_election_s", "client_redirect_s", "total_rto_s",
                  "cascade_recovery_s_per_node", "failback_s"):
         assert slas[name]["episodes"] == 1 and slas[name]["pass"] is True, slas[name]
+    perf = check_perf(history)["phases"]
+    print("\nSLA (s): " + ", ".join(f"{n} {s['measured']:.3f}" for n, s in slas.items()
+                                   if s["measured"] is not None))
+    print("ok ops/s before/faults/after: " + " / ".join(
+        f"{perf[p]['ok_per_s']:.0f}" for p in ("before", "faults", "after")))
     return slas
 
 
