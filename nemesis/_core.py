@@ -13,11 +13,13 @@ import asyncio
 from typing import Callable, Mapping
 
 from harness.control import Remote, RemoteCommandError
+from harness.errors import HarnessError
 
 from . import _argv
+from ._batch import run_steps
 from ._errors import NemesisError
 from ._ledger import Entry, Ledger
-from ._probe import Matrix, detect_iptables, reachability
+from ._probe import Matrix, detect_iptables, survey
 
 Record = Callable[[dict], None]
 Clock = Callable[[], int]
@@ -80,31 +82,37 @@ class NemesisCore:
         else:
             raise NemesisError(f"{node}: unknown DB step {op!r} in the ledger")
 
-    async def journaled(self, fault: str, node: str, apply: list, undo: list, **extra) -> Entry:
-        """Journal (fsync) then apply the steps on one node; mark applied."""
+    async def journaled(self, fault: str, node: str, apply: list, undo: list, *,
+                        chain: Entry | None = None, **extra) -> Entry:
+        """Journal (fsync) then apply the steps on one node; mark applied.
+        argv-only steps run in one exec (see _batch); `chain` is a pending
+        chain-setup entry whose steps go first in the same exec."""
         entry = self.ledger.record(fault, node, apply, undo, **extra)
-        for step in apply:
-            await self.run_step(node, step)
+        steps = (chain.apply if chain else []) + list(apply)
+        if all(isinstance(s, list) for s in steps):
+            for argv, (rc, err) in zip(steps, await run_steps(self.remotes[node], steps,
+                                                              stop_on_error=True)):
+                if rc != 0:
+                    raise RemoteCommandError(node, argv, rc, "", err)
+        else:
+            for step in steps:
+                await self.run_step(node, step)
+        if chain is not None:
+            self.ledger.mark(chain, "applied")
+            self._chain_ready.add(node)
         self.ledger.mark(entry, "applied")
         return entry
 
-    async def ensure_chain(self, node: str) -> None:
-        """Create the harness chain and its one INPUT jump on `node` (once)."""
+    async def chain_entry(self, node: str) -> Entry | None:
+        """A pending ledger entry creating the harness chain and its one INPUT
+        jump on `node` (idempotently), or None when that is already done."""
         if node in self._chain_ready:
-            return
+            return None
         ipt = await self.iptables(node)
-        remote = self.remotes[node]
-        entry = self.ledger.record("chain", node, _argv.chain_setup(ipt), _argv.chain_teardown(ipt))
-        res = await remote.exec(_argv.ipt(ipt, "-N", _argv.CHAIN), check=False, timeout=30)
-        if res.exit_status != 0 and "exists" not in res.stderr:
-            raise RemoteCommandError(node, _argv.ipt(ipt, "-N", _argv.CHAIN), res.exit_status,
-                                     res.stdout, res.stderr)
-        has_jump = await remote.exec(_argv.ipt(ipt, "-C", "INPUT", "-j", _argv.CHAIN),
-                                     check=False, timeout=30)
-        if has_jump.exit_status != 0:
-            await remote.exec(_argv.chain_setup(ipt)[1], timeout=30)
-        self.ledger.mark(entry, "applied")
-        self._chain_ready.add(node)
+        setup = (f"{ipt} -w -N {_argv.CHAIN} 2>/dev/null; "
+                 f"{ipt} -w -C INPUT -j {_argv.CHAIN} 2>/dev/null || "
+                 f"{ipt} -w -I INPUT 1 -j {_argv.CHAIN}")
+        return self.ledger.record("chain", node, [["sh", "-c", setup]], _argv.chain_teardown(ipt))
 
     async def undo(self, entries: list[Entry]) -> list[str]:
         """Replay undo steps, newest entry first, hosts in parallel; "already
@@ -118,19 +126,25 @@ class NemesisCore:
 
     async def _undo_host(self, node: str, entries: list[Entry]) -> list[str]:
         errors = []
+        batch = [e for e in entries if all(isinstance(s, list) for s in e.undo)]
+        steps = [(e, argv) for e in batch for argv in e.undo]
+        results = await run_steps(self.remotes[node], [a for _, a in steps], stop_on_error=False)
+        failed = set()
+        for (entry, argv), (rc, err) in zip(steps, results):
+            if rc != 0 and not _argv.is_gone_error(err):
+                errors.append(f"{node}: {' '.join(argv)}: exit status {rc}: {err.strip()}")
+                failed.add(entry.seq)
         for entry in entries:
-            failed = False
+            if any(entry is b for b in batch):
+                continue
             for step in entry.undo:
                 try:
                     await self.run_step(node, step)
-                except RemoteCommandError as exc:
-                    if not _argv.is_gone_error(exc.stderr):
-                        errors.append(str(exc))
-                        failed = True
-                except NemesisError as exc:
+                except HarnessError as exc:     # RemoteCommandError and NemesisError
                     errors.append(str(exc))
-                    failed = True
-            if not failed:
+                    failed.add(entry.seq)
+        for entry in entries:
+            if entry.seq not in failed:
                 self.ledger.mark(entry, "healed")
         return errors
 
@@ -160,14 +174,15 @@ class NemesisCore:
 
     async def leftovers(self) -> dict[str, list[str]]:
         """{node: harness-owned iptables rules and qdiscs still present}."""
-        async def one(node: str) -> list[str]:
-            remote = self.remotes[node]
-            rules = await remote.exec(_argv.list_rules(await self.iptables(node)), timeout=30)
-            qd = await remote.exec(_argv.qdisc_show(), timeout=30)
-            return (_argv.owned_rule_lines(rules.stdout)
-                    + _argv.owned_qdisc_lines(qd.stdout))
-        rows = await asyncio.gather(*(one(n) for n in self.nodes))
-        return dict(zip(self.nodes, rows))
+        return (await self._survey())[1]
+
+    async def _survey(self) -> tuple[Matrix, dict[str, list[str]]]:
+        for node in self.nodes:
+            await self.iptables(node)
+        matrix, listing = await survey(self.remotes, self._iptables, port=self.probe_port,
+                                       timeout=self.probe_timeout)
+        return matrix, {n: _argv.owned_rule_lines(text) + _argv.owned_qdisc_lines(text)
+                        for n, text in listing.items()}
 
     def _allowed(self, node: str, line: str) -> bool:
         fault = _argv.rule_fault(line)
@@ -187,9 +202,7 @@ class NemesisCore:
     async def verify(self, fault: str, errors: list[str]) -> dict:
         """Probe reachability and list leftovers against what should still be
         in effect; record an f "heal" info event and return its value."""
-        matrix: Matrix = await reachability(self.remotes, port=self.probe_port,
-                                            timeout=self.probe_timeout)
-        found = await self.leftovers()
+        matrix, found = await self._survey()
         leftover = [f"{n}: {ln}" for n, lines in found.items() for ln in lines
                     if not self._allowed(n, ln)]
         cut, noisy = self.expected_cut(), set().union(*self.lossy.values(), set())

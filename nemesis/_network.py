@@ -21,11 +21,11 @@ async def _rules_on(core: NemesisCore, fault: str, node: str, peers: Iterable[st
     peers = sorted(peers)
     if not peers:
         return
-    await core.ensure_chain(node)
+    chain = await core.chain_entry(node)
     ipt = await core.iptables(node)
     specs = [_argv.drop_spec(core.address[p], fault, probability) for p in peers]
     await core.journaled(fault, node, [_argv.add_rule(ipt, s) for s in specs],
-                         [_argv.delete_rule(ipt, s) for s in specs])
+                         [_argv.delete_rule(ipt, s) for s in specs], chain=chain)
 
 
 def _check_nodes(core: NemesisCore, nodes: Iterable[str], what: str) -> None:

@@ -36,6 +36,15 @@ with ThreadPoolExecutor(max(1, len(addrs))) as ex:
     print(json.dumps(dict(zip(addrs, ex.map(reach, addrs)))))
 """
 
+# The probe plus the host's iptables rules and qdiscs, in one exec: a heal's
+# verification then costs one round trip per host.
+SURVEY = PROBE.replace("t, port, addrs = float(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]",
+                       "ipt, t, port, addrs = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), "
+                       "sys.argv[4:]\nimport subprocess") + r"""
+run = lambda argv: subprocess.run(argv, capture_output=True, text=True).stdout
+print(json.dumps({"rules": run([ipt, "-w", "-S"]), "qdiscs": run(["tc", "qdisc", "show"])}))
+"""
+
 Matrix = dict[str, dict[str, bool]]
 
 
@@ -54,6 +63,25 @@ async def reachability(remotes: Mapping[str, Remote], *, port: int = 22,
     names = sorted(remotes)
     rows = await asyncio.gather(*(one(n) for n in names))
     return dict(zip(names, rows))
+
+
+async def survey(remotes: Mapping[str, Remote], iptables: Mapping[str, str], *,
+                 port: int = 22, timeout: float = 0.5) -> tuple[Matrix, dict[str, str]]:
+    """(reachability matrix, {node: `iptables -S` + `tc qdisc show` output})."""
+    addr = {n: r.host.address for n, r in remotes.items()}
+
+    async def one(src: str):
+        targets = [addr[d] for d in sorted(remotes) if d != src]
+        argv = ["python3", "-c", SURVEY, iptables[src], str(timeout), str(port), *targets]
+        res = await remotes[src].exec(argv, timeout=timeout * 4 + 10)
+        reach_line, listing_line = res.stdout.splitlines()[-2:]
+        by_addr, listing = json.loads(reach_line), json.loads(listing_line)
+        row = {d: bool(by_addr[addr[d]]) for d in sorted(remotes) if d != src}
+        return row, listing["rules"] + listing["qdiscs"]
+
+    names = sorted(remotes)
+    rows = await asyncio.gather(*(one(n) for n in names))
+    return ({n: r[0] for n, r in zip(names, rows)}, {n: r[1] for n, r in zip(names, rows)})
 
 
 async def detect_iptables(remote: Remote) -> str:
