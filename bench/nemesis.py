@@ -7,7 +7,7 @@ time, cycling n1..n3), then heals. "In effect" is the partition's info event
 the heal's info event (N x N reachability probe clean and no harness rule
 or qdisc left). Times come from the nemesis's own events.
 
-    python bench/nemesis.py [--backends netns,docker] [--runs 20]
+    python bench/nemesis.py [--backends netns,docker,netns-local] [--runs 20]
 
 Prints one line per backend and JSON on the last line.
 """
@@ -27,15 +27,20 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness import cluster_state as cs  # noqa: E402
-from harness.control import close_all, connect_all  # noqa: E402
+from harness.control import LocalRemote, close_all, connect_all  # noqa: E402
 from nemesis import Ledger, Nemesis, build_grudge  # noqa: E402
 
 
 async def measure(backend: str, runs: int) -> dict:
+    """backend "netns-local": netns hosts driven through `ip netns exec` (no SSH
+    hop), to separate the nemesis's own cost from the SSH transport's."""
+    local = backend == "netns-local"
     with tempfile.TemporaryDirectory() as store:
-        cluster = await cs.provision(backend, 3, Path(store) / "c", progress=lambda m: None)
+        cluster = await cs.provision("netns" if local else backend, 3, Path(store) / "c",
+                                     progress=lambda m: None)
         try:
-            remotes = await connect_all(cluster.hosts)
+            remotes = ([LocalRemote(h, netns=h.extra["netns"]) for h in cluster.hosts] if local
+                       else await connect_all(cluster.hosts))
             try:
                 return await _loop(remotes, Path(store), runs)
             finally:
@@ -71,7 +76,7 @@ async def _loop(remotes, run_dir: Path, runs: int) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--backends", default="netns,docker")
+    ap.add_argument("--backends", default="netns,docker,netns-local")
     ap.add_argument("--runs", type=int, default=20)
     args = ap.parse_args()
     results = {}
