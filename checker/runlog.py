@@ -16,8 +16,9 @@ node's monotonic clock since the run started):
   mapped onto the run clock as time = (ts - wall_start) * 1e9.
 
 Fault kinds: `kill` ends at `start`, `pause` at `resume`, `clock` at `clock_reset`
-(or a `clock` whose value has offset 0); every other kind (partition, delay, loss,
-...) is a network fault ended by `heal`. A fault with no end lasts to the end.
+(or a `clock` whose value has offset 0). A `heal` info whose value names a fault id
+ends that fault (the nemesis ends each fault that way); a heal of "all" (or with no
+id) ends every fault. A fault with no end lasts to the end.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from pathlib import Path
 
 NEMESIS = "nemesis"
 ENDERS = {"start": ("kill",), "resume": ("pause",), "clock_reset": ("clock",)}
-NON_NETWORK = ("kill", "pause", "clock")
 
 
 class BadRunLog(ValueError):
@@ -137,7 +137,12 @@ def fault_timeline(history_events) -> list[Fault]:
 def _apply_nemesis(faults, e, requested):
     f, t, nodes = e["f"], e["time"], fault_nodes(e.get("value"))
     if f == "heal":
-        _end(faults, t, lambda x: x.kind not in NON_NETWORK)
+        # The nemesis ends one fault with a heal naming its id, or all ("all" / no id).
+        fid = e.get("value", {}).get("fault") if isinstance(e.get("value"), dict) else None
+        if fid in (None, "all"):
+            _end(faults, t, lambda x: True)
+        else:
+            _end(faults, t, lambda x: x.value.get("fault") == fid)
     elif f in ENDERS or _is_clock_reset(e):
         kinds = ENDERS.get(f, ("clock",))
         _end(faults, t, lambda x: x.kind in kinds and (not nodes or set(x.nodes) & set(nodes)))
