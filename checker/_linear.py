@@ -18,10 +18,10 @@ from checker._counterexample import build_counterexample
 from checker._history import History
 from checker._models import get_model
 from checker._partition import check_options, partition, validate_ops
-from checker._schedule import SKIPPED, run_keys, run_keys_parallel
+from checker._schedule import HANDED_OFF, SKIPPED, run_keys, run_keys_parallel
 
 DEFAULT_MEMO_BYTES = 1 << 30   # the whole check's memo budget (estimated), split across workers
-PARALLEL_MIN_OPS = 4000        # below this many ops in the second-largest keys' share, one process wins
+SOLO_SECONDS = 0.3             # one-process time before the keys still running go to a pool
 
 
 def check_linearizable(history: History, model="cas-register", *, initial_value=None,
@@ -31,7 +31,8 @@ def check_linearizable(history: History, model="cas-register", *, initial_value=
 
     Returns the result dict (what `harness check --json` prints): valid (True,
     False or "unknown"), model, ops, keys, keys_decided, coverage, elapsed_s,
-    and `counterexample` when invalid. Raises BadHistory for malformed ops and
+    and `counterexample` when invalid. elapsed_s is the whole check; search_s the part
+    up to the verdict (elapsed_s minus building the counterexample). Raises BadHistory for malformed ops and
     ValueError for bad options.
     """
     started = time.perf_counter()
@@ -43,6 +44,7 @@ def check_linearizable(history: History, model="cas-register", *, initial_value=
     results = _search_keys(model_obj.name, keys, initial_value, null_read, deadline,
                            max_memo_bytes, workers)
     verdict = _verdict(results)
+    search_s = time.perf_counter() - started
     out = {
         "valid": verdict, "model": model_obj.name, "ops": len(history.ops), "keys": len(keys),
         "keys_decided": sum(1 for r in results.values() if r.valid != "unknown"),
@@ -62,6 +64,7 @@ def check_linearizable(history: History, model="cas-register", *, initial_value=
         key = out["invalid_keys"][0]
         out["counterexample"] = build_counterexample(
             model_obj, key, keys[key], results[key], initial_value, null_read, deadline)
+    out["search_s"] = round(search_s, 6)
     out["elapsed_s"] = round(time.perf_counter() - started, 6)
     return out
 
@@ -74,20 +77,20 @@ def _verdict(results) -> object:
 
 
 def _search_keys(model, keys, initial_value, null_read, deadline, max_memo_bytes, workers):
-    """key -> SearchResult, in one process or across a pool."""
+    """key -> SearchResult: one process first; keys still running after SOLO_SECONDS
+    go to a pool (restarted there) when there are several and more than one core."""
     workers = _worker_count(keys, workers)
-    if workers <= 1:
-        return run_keys(model, keys, initial_value, null_read, deadline, max_memo_bytes)
-    return run_keys_parallel(model, keys, initial_value, null_read, deadline, max_memo_bytes,
-                             workers)
+    hand_off = time.monotonic() + SOLO_SECONDS if workers > 1 else None
+    results = run_keys(model, keys, initial_value, null_read, deadline, max_memo_bytes, hand_off)
+    rest = {k: keys[k] for k, r in results.items() if r.reason == HANDED_OFF}
+    if rest:
+        results.update(run_keys_parallel(model, rest, initial_value, null_read, deadline,
+                                         max_memo_bytes, min(workers, len(rest))))
+    return results
 
 
 def _worker_count(keys, workers) -> int:
-    """Processes to use: several only if the keys after the biggest hold real work."""
+    """Processes the check may use: one unless there are several keys and cores."""
     if workers is None:
         workers = min(os.cpu_count() or 1, 4)
-    sizes = sorted((len(ops) for ops in keys.values()), reverse=True)
-    rest = sum(sizes[1:])
-    if len(sizes) < 2 or rest < PARALLEL_MIN_OPS:
-        return 1
-    return min(workers, len(sizes))
+    return max(1, min(workers, len(keys)))

@@ -5,7 +5,9 @@ history is invalid as soon as one key is. `run_keys` gets the same effect in
 one process by advancing every key's search generator a slice at a time
 (round robin), so a key that fails quickly is not stuck behind a key whose
 search is long. Several processes each run `run_keys` on a share of the keys
-(balanced by op count) and share a stop flag.
+(balanced by op count) and share a stop flag. Starting processes costs
+~0.1 s, so the caller first runs all keys in one process for a moment and hands
+only the keys still running after it to the pool.
 
 Keys left undecided get verdict "unknown" with the reason: "time limit",
 "memory limit", or "skipped" (another key was already found invalid).
@@ -23,11 +25,17 @@ from checker._partition import to_calls
 from checker._search import SearchResult, search_steps
 
 SKIPPED = "skipped: another key is invalid"
+HANDED_OFF = "handed off to worker processes"
 _stop_flag = None   # set in worker processes by _init_worker
 
 
-def run_keys(model_name, keys: dict, initial_value, null_read, deadline, max_memo_bytes) -> dict:
-    """key -> SearchResult for `keys` (key -> ops), interleaving the searches."""
+def run_keys(model_name, keys: dict, initial_value, null_read, deadline, max_memo_bytes,
+             hand_off=None) -> dict:
+    """key -> SearchResult for `keys` (key -> ops), interleaving the searches.
+
+    With `hand_off` (a time.monotonic instant), stops then if two or more keys are
+    still running and marks them HANDED_OFF, so the caller can give them to a pool.
+    """
     model = get_model(model_name)
     active = {}
     for key, ops in keys.items():
@@ -44,8 +52,11 @@ def run_keys(model_name, keys: dict, initial_value, null_read, deadline, max_mem
                 if done.value.valid is False:
                     _signal_stop()
                     return _close(active, results, SKIPPED)
-        if deadline is not None and time.monotonic() > deadline:
+        now = time.monotonic()
+        if deadline is not None and now > deadline:
             return _close(active, results, "time limit")
+        if hand_off is not None and now > hand_off and len(active) > 1:
+            return _close(active, results, HANDED_OFF)
         if _stop_flag is not None and _stop_flag.is_set():
             return _close(active, results, SKIPPED)
     return results

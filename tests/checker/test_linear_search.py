@@ -144,9 +144,14 @@ def test_memory_limit_gives_unknown_not_a_crash():
 
 
 def test_parallel_workers_agree_with_one_process(monkeypatch):
-    h = _hard_history(keys=3, n=9)
+    h = _hard_history(keys=3, n=12)
     one = check_linearizable(h, "cas-register", workers=1)
-    monkeypatch.setattr(linear, "PARALLEL_MIN_OPS", 1)
+    monkeypatch.setattr(linear, "SOLO_SECONDS", 0.0)
+    pooled = []
+    real = linear.run_keys_parallel
+    monkeypatch.setattr(linear, "run_keys_parallel",
+                        lambda model, keys, *a: pooled.append(len(keys)) or real(model, keys, *a))
     two = check_linearizable(h, "cas-register", workers=2)
+    assert pooled and pooled[0] >= 2, "the keys must have gone through the process pool"
     assert one["valid"] is False and two["valid"] is False
     assert two["invalid_keys"] and set(two["invalid_keys"]) <= {0, 1, 2}
