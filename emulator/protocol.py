@@ -56,6 +56,9 @@ def _check_types(req: dict, rid: dict) -> None:
         v = req["offset_ms"]
         if isinstance(v, bool) or not isinstance(v, numbers.Real):
             raise NodeError("bad_request", f"field 'offset_ms' must be a number, got {v!r}", **rid)
+    if "local" in req and not isinstance(req["local"], bool):
+        raise NodeError("bad_request", f"field 'local' must be true or false, got "
+                        f"{req['local']!r}", **rid)
 
 
 def command(req: dict, rid: str) -> bytes:
@@ -82,7 +85,8 @@ def _unb64(s):
 def message_to_json(m: Message) -> dict:
     d = {"t": m.type.value, "s": m.src, "d": m.dst, "term": m.term}
     for key, val, default in (("lt", m.log_term, 0), ("i", m.index, 0), ("c", m.commit, 0),
-                              ("r", m.reject, False), ("ctx", m.context, 0)):
+                              ("r", m.reject, False), ("ctx", m.context, 0),
+                              ("rh", m.reject_hint, 0)):
         if val != default:
             d[key] = val
     if m.entries:
@@ -98,7 +102,7 @@ def message_from_json(d: dict) -> Message:
     return Message(
         type=MsgType(d["t"]), src=d["s"], dst=d["d"], term=d["term"],
         log_term=d.get("lt", 0), index=d.get("i", 0), commit=d.get("c", 0),
-        reject=d.get("r", False), context=d.get("ctx", 0),
+        reject=d.get("r", False), context=d.get("ctx", 0), reject_hint=d.get("rh", 0),
         entries=tuple(Entry(term=t, index=i, data=_unb64(x)) for t, i, x in d.get("e", ())),
         snapshot=None if snap is None else Snapshot(index=snap[0], term=snap[1],
                                                     data=_unb64(snap[2])))

@@ -5,6 +5,10 @@ applied; reads go through read index (Raft 6.4) and are answered once the
 node has applied up to it; `status` and `set_clock_offset` are local. Every
 reply carries `node`, and operation replies `lsn` and `term`.
 
+`get` with `local: true` is the exception, on purpose: any node answers it from
+its own applied state (no read index, no redirect) so the harness can read each
+replica after healing and compare them. It is not linearizable.
+
 Planted bug `stale-read`: `get` is answered from the local state machine on
 any node, follower or deposed leader, without redirect or read index.
 """
@@ -66,6 +70,9 @@ class Service:
 
     async def _op_get(self, req: dict) -> dict:
         node = self.node
+        if req.get("local") is True:
+            return {"value": node.kv.get(req["key"]), "lsn": node.applied,
+                    "term": node.core.term, "local": True, "applied": node.applied}
         if "stale-read" in node.opts.bugs:
             return {"value": node.kv.get(req["key"]), "lsn": node.applied, "term": node.core.term}
         fut = asyncio.get_running_loop().create_future()
@@ -94,6 +101,7 @@ def status(node) -> dict:
         "leader_addr": f"{addr[0]}:{addr[1]}" if addr else None,
         "commit": core.commit, "applied": node.applied, "last_index": core.last_index,
         "snapshot_index": node.snap_index, "lsn": node.applied,
+        "digest": node.kv.digest(), "digest_index": node.applied,
         "members": sorted(node.opts.peers), "clock_offset_ms": node.clock.offset_ms,
         "wall_clock": node.clock.wall(), "bugs": sorted(node.opts.bugs),
         "peers_connected": sorted(p for p, link in node.links.items() if link.connected),

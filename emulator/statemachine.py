@@ -4,11 +4,17 @@ Commands are the JSON objects carried in log entries (see `emulator.protocol`);
 `apply` is deterministic, so every replica that applies the same log holds the
 same map. Keys are JSON strings or integers (1 and "1" are different keys);
 values are any JSON. `append` treats a missing key as the empty list.
+
+`digest()` fingerprints the contents (blake3 of the sorted-key dump, the same
+bytes a snapshot holds); it is cached until the next write because `status`
+reports it and the harness polls status every few tens of milliseconds.
 """
 
 from __future__ import annotations
 
 import json
+
+import blake3
 
 from .errors import NodeError
 
@@ -20,11 +26,19 @@ def _k(key) -> str:
 class KV:
     def __init__(self):
         self.data: dict[str, object] = {}
+        self._digest: str | None = None
 
     def apply(self, cmd: dict) -> dict:
         """Apply one committed command; returns the reply fields or raises NodeError
         (a definite error: the command was a no-op on every replica)."""
+        self._digest = None
         return getattr(self, "_" + cmd["op"])(cmd, write=True)
+
+    def digest(self) -> str:
+        """16 hex digits of blake3 over `dump()`: equal contents, equal digest."""
+        if self._digest is None:
+            self._digest = blake3.blake3(self.dump()).hexdigest()[:16]
+        return self._digest
 
     def preview(self, cmd: dict) -> dict:
         """What `apply` would return on the current state, without changing it."""
@@ -68,3 +82,4 @@ class KV:
 
     def load(self, data: bytes) -> None:
         self.data = json.loads(data) if data else {}
+        self._digest = None
