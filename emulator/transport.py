@@ -13,13 +13,19 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 
 from .protocol import encode_line, message_from_json, message_to_json
 from .raft._types import Message
 
 log = logging.getLogger("emulator.transport")
 QUEUE_MAX = 4096
-BACKOFF_MIN, BACKOFF_MAX = 0.02, 0.5
+BACKOFF_MIN, BACKOFF_MAX = 0.02, 0.25
+CONNECT_TIMEOUT_S = 0.25
+# A link whose data stays unacknowledged this long is aborted by the kernel and redialled.
+# Without it a partition leaves the link in TCP retransmission backoff (0.2 s, 0.4, 0.8,
+# 1.6 s, ...), so after the heal a peer stays unheard for seconds and elections stall.
+USER_TIMEOUT_MS = 1000
 
 
 class PeerLink:
@@ -46,12 +52,13 @@ class PeerLink:
         while True:
             try:
                 reader, writer = await asyncio.wait_for(asyncio.open_connection(
-                    *self.addr, local_addr=self.local), 1.0)
+                    *self.addr, local_addr=self.local), CONNECT_TIMEOUT_S)
             except (OSError, asyncio.TimeoutError):
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX)
                 continue
             backoff = BACKOFF_MIN
+            _set_user_timeout(writer)
             await self._pump(writer)
 
     async def _pump(self, writer: asyncio.StreamWriter) -> None:
@@ -77,6 +84,12 @@ class PeerLink:
         # Messages queued while the link was down are stale (old terms, old heartbeats).
         while not self.queue.empty():
             self.queue.get_nowait()
+
+
+def _set_user_timeout(writer: asyncio.StreamWriter) -> None:
+    sock = writer.get_extra_info("socket")
+    if sock is not None and hasattr(socket, "TCP_USER_TIMEOUT"):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, USER_TIMEOUT_MS)
 
 
 async def serve_peer(reader: asyncio.StreamReader, hello: dict, cluster: str, deliver) -> None:

@@ -10,11 +10,16 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import tempfile
+import traceback
+from pathlib import Path
 
 from harness.errors import EXIT_BAD_INPUT, EXIT_HARNESS, HarnessError
 
 # Module names under harness/ that provide subcommands, in --help order.
 COMMANDS = [
+    "_cmd_run",
+    "_cmd_list",
     "_cmd_check",
     "_cmd_cluster",
     "_cmd_doctor",
@@ -56,4 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         print("harness: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
+        return EXIT_HARNESS
+    except Exception as exc:  # a harness bug: one line here, the traceback in a file
+        log = Path(tempfile.gettempdir()) / "harness-crash.log"
+        log.write_text(traceback.format_exc())
+        print(f"harness: internal error: {type(exc).__name__}: {exc} (traceback in {log})",
+              file=sys.stderr)
         return EXIT_HARNESS

@@ -113,6 +113,7 @@ def write_record(cluster: Cluster, store: Path | str) -> Path:
     tmp.write_text(json.dumps(cluster.to_json(), indent=2) + "\n")
     os.replace(tmp, path)
     current = clusters_dir(store) / "current"
+    current.parent.mkdir(parents=True, exist_ok=True)
     link_tmp = current.with_name("current.tmp")
     if link_tmp.is_symlink():
         link_tmp.unlink()

@@ -1,0 +1,74 @@
+"""`harness run CASE`: run one catalogue case (or case YAML) end to end (layer: harness)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from harness import report
+from harness.cases import load_case
+from harness.errors import BadInput
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("run", help="run a test case end to end and check it",
+                       description="Provision a cluster, run the case's workloads and nemesis, "
+                       "heal, check the history. Exit 0 all valid and every SLA met, 1 a "
+                       "violation or a failed SLA, 2 unknown, 254 bad input, 255 run failed.")
+    p.add_argument("case", help="catalogue id (tc-af-004; see `harness list`) or a case YAML path")
+    p.add_argument("--nodes", type=int, help="cluster size: odd, 1-9 (default: the case's)")
+    p.add_argument("--backend", default="auto", help="auto|docker|netns|ssh (default auto)")
+    p.add_argument("--inventory", help="inventory YAML for --backend ssh")
+    p.add_argument("--time-limit", type=float, help="workload seconds (default: the case's; "
+                   "extended when the nemesis schedule needs longer)")
+    p.add_argument("--concurrency", type=int, help="client processes over all workloads")
+    p.add_argument("--rate", type=float, help="ops/s over all workloads (0: unlimited)")
+    p.add_argument("--seed", type=int, help="seed for workload and nemesis (default: random, "
+                   "recorded in run.json; pass it to replay)")
+    p.add_argument("--db", default="heliosdb", help="database adapter (heliosdb)")
+    p.add_argument("--db-opt", action="append", default=[], metavar="KEY=VALUE",
+                   help="DB option: election_timeout_ms=N, heartbeat_ms=N, bug=NAME (repeatable)")
+    p.add_argument("--leave-running", action="store_true", help="do not tear the cluster down")
+    p.add_argument("--store", default="store", help="result store directory (default ./store)")
+    p.add_argument("--json", action="store_true", help="print results.json to stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=run)
+
+
+def _options(args):
+    from harness.runner import RunOptions, new_seed, parse_db_opts
+    case = load_case(args.case)
+    nodes = case.nodes if args.nodes is None else args.nodes
+    if not 1 <= nodes <= 9 or nodes % 2 == 0:
+        raise BadInput(f"--nodes: must be an odd number from 1 to 9, got {nodes}")
+    if args.db != "heliosdb":
+        raise BadInput(f"--db {args.db!r}: unknown database adapter (available: heliosdb)")
+    for flag, value in (("--time-limit", args.time_limit), ("--concurrency", args.concurrency),
+                        ("--rate", args.rate)):
+        if value is not None and value < (0 if flag == "--rate" else 1):
+            raise BadInput(f"{flag}: must be {'>= 0' if flag == '--rate' else '>= 1'}, got {value}")
+    if args.backend not in ("auto", "docker", "netns", "ssh"):
+        raise BadInput(f"--backend {args.backend!r}: expected auto, docker, netns or ssh")
+    if args.backend == "ssh" and not args.inventory:
+        raise BadInput("--backend ssh needs --inventory FILE")
+    return RunOptions(case=case, nodes=nodes, backend=args.backend, inventory=args.inventory,
+                      time_limit=args.time_limit, concurrency=args.concurrency, rate=args.rate,
+                      seed=args.seed if args.seed is not None else new_seed(),
+                      db=args.db, db_opts=parse_db_opts(args.db_opt),
+                      leave_running=args.leave_running, store=Path(args.store),
+                      argv=["harness", *sys.argv[1:]], quiet=args.quiet)
+
+
+def run(args) -> int:
+    from harness.runner import execute
+    opts = _options(args)
+    results = asyncio.run(execute(opts))
+    if args.json:
+        print(json.dumps(results, indent=2, default=str))
+    else:
+        print("\n".join(report.summary_lines(results)))
+        if results.get("interrupted"):
+            print(f"history kept: harness check {results['run_dir']}")
+    return results["exit_code"]

@@ -1,0 +1,346 @@
+"""`harness run`: one case end to end (layer: harness).
+
+DESIGN.md "A run": validate the case and options; provision hosts and start the
+DB; run the workloads, the nemesis schedule and the state sampler together;
+heal (verified), wait for recovery, final reads; download node logs; tear down
+(unless --leave-running); check; write results.json and report.txt.
+
+History and states are written as they happen (flushed every 50 ms) and the
+nemesis ledger is fsynced before every fault, so a run killed at any point
+leaves a history `harness check RUN_DIR` can analyse and a ledger
+`harness heal RUN_DIR` can undo. Ctrl-C / SIGTERM heal, tear down, keep the
+history, and exit 128+signal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import shlex
+import signal
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import yaml
+
+import nemesis
+from harness import analysis, cluster_state, report
+from harness.cases import Case, build_schedule, schedule_end
+from harness.control import close_all, connect_all
+from harness.db.heliosdb import HeliosDB
+from harness.errors import BadInput, HarnessError
+from harness.progress import Progress
+from harness.sampler import StateSampler
+from harness.store import JsonlWriter, RunDir
+from workloads import make_workload, run_workload
+
+DB_OPTS = {"election_timeout_ms": int, "heartbeat_ms": int, "bug": str}
+DEFAULT_CONCURRENCY = 8
+LEADER_WAIT_S = 10.0
+
+
+@dataclass
+class RunOptions:
+    case: Case
+    nodes: int
+    backend: str = "auto"
+    inventory: str | None = None
+    time_limit: float | None = None
+    concurrency: int | None = None
+    rate: float | None = None
+    seed: int = 0
+    db: str = "heliosdb"
+    db_opts: dict = field(default_factory=dict)
+    leave_running: bool = False
+    store: Path = Path("store")
+    argv: list[str] = field(default_factory=list)
+    quiet: bool = False
+
+
+def parse_db_opts(items: list[str]) -> dict:
+    """KEY=VALUE pairs for the DB; `bug` may repeat. BadInput names the bad pair."""
+    out: dict = {"bugs": []}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or key not in DB_OPTS:
+            raise BadInput(f"--db-opt {item!r}: expected KEY=VALUE with KEY one of "
+                           f"{', '.join(DB_OPTS)}")
+        try:
+            parsed = DB_OPTS[key](value)
+        except ValueError:
+            raise BadInput(f"--db-opt {item!r}: {key} must be an integer") from None
+        if key == "bug":
+            out["bugs"].append(parsed)
+        else:
+            out[key] = parsed
+    return out
+
+
+class Run:
+    """The state of one run in progress; `execute` drives it."""
+
+    def __init__(self, opts: RunOptions):
+        self.opts, self.case = opts, opts.case
+        self.t0 = time.monotonic_ns()
+        self.wall_start = time.time()
+        self.dir = RunDir(opts.store, self.case.id, opts.seed)
+        self.history = JsonlWriter(self.dir.file("history.jsonl"))
+        self.states = JsonlWriter(self.dir.file("states.jsonl"))
+        self.nodes = [f"n{i}" for i in range(1, opts.nodes + 1)]
+        self.schedule = build_schedule(self.case, self.nodes, opts.seed, self.duration_hint())
+        self.duration = max(self.duration_hint(), schedule_end(self.schedule) + 2.0)
+        self.progress = Progress(self.case.id, self.duration, quiet=opts.quiet)
+        self.meta: dict = {}
+        self.cluster = None
+        self.remotes: list = []
+        self.guard = None
+
+    def duration_hint(self) -> float:
+        return float(self.opts.time_limit or self.case.time_limit)
+
+    def clock(self) -> int:
+        return time.monotonic_ns() - self.t0
+
+    def record(self, event: dict) -> None:
+        self.history.write(event)
+        self.progress.on_event(event)
+
+    def write_meta(self, **extra) -> None:
+        self.meta.update(extra)
+        self.dir.write_json("run.json", self.meta)
+
+    def start_files(self) -> None:
+        """case.yaml, run.json (argv, seed, replay command) and the schedule, before anything runs."""
+        (self.dir.path / "case.yaml").write_text(yaml.safe_dump(self.case.raw, sort_keys=False))
+        o = self.opts
+        self.write_meta(case=self.case.id, argv=o.argv, seed=o.seed, nodes=self.nodes,
+                        backend=o.backend, wall_start=self.wall_start, duration_s=self.duration,
+                        db={"name": o.db, **o.db_opts}, started=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                        replay=" ".join(["harness", "run", shlex.quote(self.case.source),
+                                         "--nodes", str(o.nodes), "--seed", str(o.seed)]))
+        nemesis.write_schedule(self.dir.path, self.schedule)
+
+
+async def execute(opts: RunOptions) -> dict:
+    """Carry out the run; return the results dict (also written to results.json)."""
+    run = Run(opts)
+    run.start_files()
+    run.progress.say(f"run directory {run.dir.path}")
+    guard = _Interrupts(asyncio.current_task())
+    run.guard = guard
+    try:
+        guard.install()
+        try:
+            await _provision_and_test(run)
+        except asyncio.CancelledError:
+            if not guard.received:
+                raise
+    finally:
+        guard.remove()
+        run.progress.stop()
+        run.history.close()
+        run.states.close()
+    interrupted = signal.Signals(guard.received[0]).name if guard.received else None
+    run.write_meta(interrupted=interrupted, finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    if interrupted:
+        return {"case": run.case.id, "run_dir": str(run.dir.path), "valid": "unknown",
+                "interrupted": interrupted, "exit_code": 128 + guard.received[0], "checks": {}}
+    run.progress.say("checking the history")
+    results = analysis.analyze(run.dir.path)
+    run.dir.write_json("results.json", results)
+    (run.dir.path / "report.txt").write_text("\n".join(report.summary_lines(results)) + "\n")
+    return results
+
+
+class _Interrupts:
+    """SIGINT/SIGTERM cancel the main task (teardown runs in finally) and are noted.
+    The nemesis session installs its own handlers while faults may be active (it heals
+    first); `install` is called again after it, since removing handlers resets them."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, task):
+        self.task, self.received = task, []
+
+    def _on_signal(self, signum):
+        self.received.append(signum)
+        if len(self.received) == 1:
+            self.task.cancel()
+
+    def note(self, signum: int) -> None:
+        self.received.append(signum)
+
+    def install(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in self.SIGNALS:
+            loop.add_signal_handler(sig, self._on_signal, sig)
+
+    def remove(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in self.SIGNALS:
+            loop.remove_signal_handler(sig)
+        if self.received and self.task.cancelling():
+            self.task.uncancel()
+
+
+async def _provision_and_test(run: Run) -> None:
+    opts = run.opts
+    run.progress.say(f"provisioning {opts.nodes} node(s) on backend {opts.backend}")
+    try:
+        run.cluster = await cluster_state.provision(
+            opts.backend, opts.nodes, run.dir.path, inventory=opts.inventory,
+            progress=run.progress.say)
+        db = HeliosDB(run.cluster.hosts, bugs=tuple(opts.db_opts.get("bugs", ())),
+                      election_timeout_ms=opts.db_opts.get(
+                          "election_timeout_ms", run.case.db.get("election_timeout_ms", 1000)),
+                      heartbeat_ms=opts.db_opts.get("heartbeat_ms",
+                                                    run.case.db.get("heartbeat_ms", 100)))
+        run.cluster.db = db.describe()
+        cluster_state.write_record(run.cluster, opts.store)
+        run.write_meta(run_id=run.cluster.run_id, backend=run.cluster.backend,
+                       hosts={h.name: h.address for h in run.cluster.hosts})
+        run.remotes = await connect_all(run.cluster.hosts)
+        run.progress.say("installing and starting the database")
+        leader = await cluster_state.start_db(db, run.remotes)
+        run.progress.say(f"leader elected: {leader}")
+        await _test(run, db)
+    finally:
+        await _finish(run)
+
+
+async def _test(run: Run, db) -> None:
+    sampler = StateSampler(db, run.cluster.hosts, run.states.write, run.clock)
+    nem = nemesis.Nemesis({r.host.name: r for r in run.remotes}, nemesis.Ledger(run.dir.path),
+                          record=run.record, clock=run.clock, db=db)
+    await nemesis.validate(nem, run.schedule)
+    addrs = {h.name: (h.address, db.port) for h in run.cluster.hosts}
+    loads = _workloads(run)
+    async with asyncio.TaskGroup() as tg:
+        sampling = tg.create_task(sampler.run())
+        ticking = tg.create_task(_tick(run, sampler))
+        try:
+            run.progress.phase = "workload + nemesis"
+            run.progress.start()
+            run.write_meta(workload_start_ns=run.clock())
+            try:
+                async with nemesis.nemesis_session(nem):
+                    await _drive(run, nem, sampler, loads, addrs)
+            except nemesis.Interrupted as exc:
+                run.guard.note(exc.signum)   # healed already; skip recovery and final reads
+                return
+            finally:
+                run.guard.install()
+            run.progress.phase = "recovery"
+            run.write_meta(healed_ns=run.clock())
+            await _await_recovery(run, sampler)
+            run.progress.phase = "final reads"
+            for load, record in loads:
+                await load.final_reads(addrs, record, run.clock)
+            run.write_meta(final_reads_done_ns=run.clock())
+        finally:
+            run.progress.stop()
+            sampling.cancel()
+            ticking.cancel()
+
+
+def _workloads(run: Run) -> list:
+    """(workload, record) pairs; each workload's process ids are spread so they never
+    collide, and its events carry `workload` so checkers can pick their ops."""
+    specs, out = run.case.workloads, []
+    for i, spec in enumerate(specs):
+        options = {k: v for k, v in spec.items() if k in ("keys",)}
+        load = make_workload(spec["name"], **options)
+
+        def record(event, _i=i, _name=spec["name"], _n=len(specs)):
+            p = event.get("process")
+            if isinstance(p, int):
+                event = {**event, "process": p * _n + _i}
+            run.record({**event, "workload": _name})
+        out.append((load, record))
+    return out
+
+
+async def _drive(run: Run, nem, sampler, loads, addrs) -> None:
+    opts = run.opts
+    total_c = opts.concurrency
+    async with asyncio.TaskGroup() as tg:
+        for i, ((load, record), spec) in enumerate(zip(loads, run.case.workloads)):
+            share = (max(1, total_c // len(loads)) if total_c
+                     else spec.get("concurrency", DEFAULT_CONCURRENCY))
+            rate = (opts.rate / len(loads) if opts.rate else spec.get("rate", 0))
+            tg.create_task(run_workload(load, addrs, share, rate, run.duration, record,
+                                        run.clock, seed=opts.seed * 1000 + i))
+        tg.create_task(_run_timeline(run, nem, run.schedule, sampler))
+
+
+async def _run_timeline(run: Run, nem, schedule, sampler) -> None:
+    """Every step at its offset in its own task, so steps may overlap (cascades). A step
+    that cannot be applied is recorded (the nemesis writes an info with `error`) and the
+    run goes on: one failed fault must not throw away the history."""
+    loop = asyncio.get_running_loop()
+
+    async def leader():
+        deadline = loop.time() + LEADER_WAIT_S
+        while sampler.leader() is None and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        return sampler.leader()
+
+    async def one(step):
+        await asyncio.sleep(step.at)
+        try:
+            fault = await nemesis.start_step(nem, step, leader)
+        except (nemesis.NemesisError, HarnessError) as exc:
+            nem.event("info", step.fault, {**step.params, "error": str(exc)})
+            run.progress.say(f"fault {step.fault} at {step.at:g}s not applied: {exc}")
+            return
+        await asyncio.sleep(step.duration)
+        await nem.end(fault)
+
+    async with asyncio.TaskGroup() as tg:
+        for step in schedule.steps:
+            tg.create_task(one(step))
+
+
+async def _tick(run: Run, sampler) -> None:
+    while True:
+        run.progress.tick(sampler.leader())
+        await asyncio.sleep(0.25)
+
+
+async def _await_recovery(run: Run, sampler) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + run.case.recovery
+    while loop.time() < deadline:
+        if sampler.converged():
+            run.write_meta(recovered=True)
+            return
+        await asyncio.sleep(0.1)
+    run.write_meta(recovered=False)
+    run.progress.say(f"cluster did not converge within {run.case.recovery:g} s after the heal")
+
+
+async def _finish(run: Run) -> None:
+    """Download logs, close connections, tear down (unless --leave-running). Shielded:
+    an interrupt must not leave containers or namespaces behind."""
+    async def work():
+        if run.remotes:
+            run.progress.say("downloading node logs")
+            db = HeliosDB(run.cluster.hosts)
+            for r in run.remotes:
+                try:
+                    await asyncio.wait_for(db.logs(r, run.dir.node_dir(r.host.name)), 30)
+                except (HarnessError, OSError, asyncio.TimeoutError) as exc:
+                    run.progress.say(f"{r.host.name}: could not download logs: {exc}")
+            await close_all(run.remotes)
+        if run.cluster is not None and not run.opts.leave_running:
+            run.progress.say("tearing down")
+            await cluster_state.teardown(run.cluster)
+    await asyncio.shield(work())
+
+
+def new_seed() -> int:
+    return random.SystemRandom().randrange(1, 1 << 31)
