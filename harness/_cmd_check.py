@@ -1,6 +1,9 @@
-"""`harness check PATH`: check a recorded history for linearizability (layer: harness).
+"""`harness check PATH`: check a recorded history, or a whole stored run (layer: harness).
 
-Reads the JSON Lines history, runs checker.check_linearizable and prints a
+PATH a run directory (it holds history.jsonl and case.yaml, as `harness run`
+writes them): every checker of the run's case is re-run without any cluster,
+results.json and report.txt are rewritten, and the seed-style summary is
+printed. PATH a history file: reads the JSON Lines history, runs checker.check_linearizable and prints a
 human summary (or, with --json, the result object). Exit codes as DESIGN.md:
 0 valid, 1 invalid, 2 unknown, 254 bad arguments or input.
 
@@ -24,7 +27,7 @@ from harness.errors import BadInput, exit_code_for_verdict
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("check", help="check a history file for linearizability",
                               description=__doc__.split("\n\n")[1])
-    p.add_argument("path", metavar="PATH", help="history file (JSON Lines)")
+    p.add_argument("path", metavar="PATH", help="history file (JSON Lines) or run directory")
     p.add_argument("--model", default="cas-register",
                    help=f"one of {', '.join(MODELS)} (default cas-register)")
     p.add_argument("--initial-value", default="null", metavar="JSON",
@@ -54,7 +57,27 @@ def _options(args):
     return args.model, initial, args.null_read, limit
 
 
+def _check_run_dir(args) -> int:
+    from pathlib import Path
+
+    from harness import analysis, report
+    run_dir = Path(args.path)
+    results = analysis.analyze(run_dir)
+    tmp = run_dir / "results.json.tmp"
+    tmp.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    tmp.replace(run_dir / "results.json")
+    lines = report.summary_lines(results)
+    (run_dir / "report.txt").write_text("\n".join(lines) + "\n")
+    print(json.dumps(results, default=str) if args.json else "\n".join(lines))
+    return results["exit_code"]
+
+
 def run(args) -> int:
+    from pathlib import Path
+    if Path(args.path).is_dir():
+        if not (Path(args.path) / "history.jsonl").exists():
+            raise BadInput(f"{args.path}: a directory without history.jsonl is not a run directory")
+        return _check_run_dir(args)
     model, initial, null_read, limit = _options(args)
     try:
         history = read_history(args.path)

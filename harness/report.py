@@ -52,7 +52,7 @@ def _detail(name: str, res: dict) -> str:
         return (f"{c.get('acknowledged')} acknowledged adds, {c.get('lost', 0)} lost, "
                 f"{c.get('indeterminate')} indeterminate")
     if name == "split-brain":
-        terms = len(res.get("leaders_per_term") or {})
+        terms = len((res.get("leaders_per_term") or {}).get("events") or {})
         sd = res.get("max_step_down_s")
         return (f"{terms} terms, {res.get('violation_count', 0)} violations"
                 + (f", slowest isolated-leader step-down {sd:.2f} s" if sd is not None else ""))
