@@ -148,7 +148,8 @@ async def execute(opts: RunOptions) -> dict:
     run.write_meta(interrupted=interrupted, finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     if interrupted:
         return {"case": run.case.id, "run_dir": str(run.dir.path), "valid": "unknown",
-                "interrupted": interrupted, "exit_code": 128 + guard.received[0], "checks": {}}
+                "nodes": run.nodes, "seed": opts.seed, "interrupted": interrupted,
+                "exit_code": 128 + guard.received[0], "checks": {}}
     run.progress.say("checking the history")
     results = analysis.analyze(run.dir.path)
     run.dir.write_json("results.json", results)
