@@ -12,7 +12,8 @@ until the next leader episode starts (or the run ends). Per leader episode:
   became_(pre_)candidate event, or a sample of it as (pre_)candidate or with term > T;
 - leader_election_s: first moment a majority of nodes' latest samples name the same
   leader with term > T;
-- client_redirect_s: first ok client op completed by a node other than L;
+- client_redirect_s: first ok client op served in a term > T (L itself may win that
+  term again after the fault; without terms: by a node other than L);
 - total_rto_s: first ok write completed in a term > T (or, without terms, not by L);
 - failback_s: from the fault's end (start / resume / heal) until L's applied index
   reaches the leader's commit index at that moment; fails too if replicas diverged
@@ -114,9 +115,8 @@ def _measure_episode(ep, ops, index, node_events, nodes) -> None:
     """Adds each metric's seconds to ep (None: it never happened within the episode)."""
     ep["failure_detection_s"] = _seconds(_detected(ep, index, node_events), ep)
     ep["leader_election_s"] = _seconds(_elected(ep, index, nodes), ep)
-    redirect = [op.complete_time for op in ops if op.type == "ok" and op.complete_time
-                is not None and _in(op.complete_time, ep) and op.extra.get("node") != ep["leader"]]
-    ep["client_redirect_s"] = _seconds(min(redirect, default=None), ep)
+    ep["client_redirect_s"] = _seconds(min((op.complete_time for op in ops
+                                            if _new_regime(op, ep)), default=None), ep)
     ep["total_rto_s"] = _seconds(min((op.complete_time for op in ops
                                       if _new_write(op, ep)), default=None), ep)
     if ep["end"] is not None:
@@ -125,8 +125,13 @@ def _measure_episode(ep, ops, index, node_events, nodes) -> None:
 
 
 def _new_write(op, ep) -> bool:
-    if op.type != "ok" or op.f in READS or op.complete_time is None or not _in(op.complete_time,
-                                                                               ep):
+    return op.f not in READS and _new_regime(op, ep)
+
+
+def _new_regime(op, ep) -> bool:
+    """An ok op served by the leadership that followed the fault: a later term (the old
+    leader may win it again, then no redirect was needed), or without terms another node."""
+    if op.type != "ok" or op.complete_time is None or not _in(op.complete_time, ep):
         return False
     term = op.extra.get("term")
     return term > ep["term"] if isinstance(term, int) else op.extra.get("node") != ep["leader"]

@@ -152,3 +152,37 @@ def test_a_partition_of_the_leader_is_an_episode_with_step_down():
 def test_a_crashing_checker_is_unknown():
     r = check_slas([{"process": 1, "type": "ok", "f": "write", "time": 3}], [], [])
     assert r["valid"] == "unknown" and "BadHistory" in r["error"]
+
+
+def test_redirect_counts_the_old_leader_winning_a_later_term():
+    """A partitioned leader re-elected after the heal serves clients in a new term: that is
+    the end of the outage (no redirect was needed), not a missed redirect."""
+    h = (op(1, "write", 0, 10, lsn=1)
+         + nemesis("partition", {"grudge": {"n1": ["n2", "n3"], "n2": ["n1"], "n3": ["n1"]}},
+                   1000)
+         + nemesis("heal", {"fault": "all"}, 3000)
+         + op(2, "read", 3300, 3350, node="n1", term=3, lsn=4)
+         + op(3, "write", 3400, 3450, node="n1", term=3, lsn=5))
+    states = [sample(t, n, "leader" if n == "n1" else "follower", 2, "n1", 1, 1)
+              for t in range(0, 1000, 50) for n in N3]
+    states += [sample(t, n, "leader" if n == "n1" else "follower", 3, "n1", 5, 5)
+               for t in range(3200, 4000, 50) for n in N3]
+    events = [{"node": "n1", "kind": "became_leader", "term": 2, "time": 0},
+              {"node": "n1", "kind": "became_leader", "term": 3, "time": 3200 * MS}]
+    s = by_name(check_slas(h, states, events, thresholds=SEED_THRESHOLDS))
+    assert (s["client_redirect_s"]["measured"], s["client_redirect_s"]["missed"]) == (2.35, 0)
+    assert s["total_rto_s"]["measured"] == 2.45
+
+
+def test_redirect_is_missed_when_no_op_is_served_in_a_later_term():
+    h = (op(1, "write", 0, 10, lsn=1)
+         + nemesis("partition", {"grudge": {"n1": ["n2", "n3"], "n2": ["n1"], "n3": ["n1"]}},
+                   1000)
+         + op(2, "read", 1100, 1150, node="n1", term=2, lsn=1))
+    states = [sample(t, n, "leader" if n == "n1" else "follower", 2, "n1", 1, 1)
+              for t in range(0, 3000, 50) for n in N3]
+    events = [{"node": "n1", "kind": "became_leader", "term": 2, "time": 0}]
+    r = check_slas(h, states, events, thresholds=SEED_THRESHOLDS)
+    s = by_name(r)
+    assert s["client_redirect_s"]["pass"] is False and s["client_redirect_s"]["missed"] == 1
+    assert r["valid"] is False
