@@ -25,7 +25,7 @@ from harness.errors import BadInput, exit_code_for_verdict
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("check", help="check a history file for linearizability",
+    p = subparsers.add_parser("check", help="check a history file, or re-check a stored run directory",
                               description=__doc__.split("\n\n")[1])
     p.add_argument("path", metavar="PATH", help="history file (JSON Lines) or run directory")
     p.add_argument("--model", default="cas-register",
