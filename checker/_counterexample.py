@@ -51,6 +51,24 @@ def build_counterexample(model, key, ops, result, initial_value, null_read, dead
     }
 
 
+def counterexample_line(ce: dict) -> str:
+    """One line naming the violation: the op that cannot come next, why, and what the
+    longest linearization before it ended with (the report prints it)."""
+    stuck = ce.get("not_placeable_next") or []
+    done = ce.get("longest_linearization") or []
+    text = f"key {ce['key']}: not linearizable"
+    if done:
+        text += f": after {_op_text(done[-1])} the state is {ce.get('state_after_longest')!r}"
+    if stuck:
+        text += f"; {_op_text(stuck[0])} is {stuck[0]['why']}"
+    return text
+
+
+def _op_text(op: dict) -> str:
+    return (f"{op['type']} {op['f']} {op['value']!r} (process {op['process']}, "
+            f"history line {op['line']})")
+
+
 def _smallest_window(model, ops, result, initial_value, null_read, deadline):
     """(start, end, SearchResult) of the smallest failing window found before the deadline."""
     def fails(start, end):

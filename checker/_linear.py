@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import time
 
-from checker._counterexample import build_counterexample
+from checker._counterexample import build_counterexample, counterexample_line
 from checker._history import History
 from checker._models import get_model
 from checker._partition import check_options, partition, validate_ops
@@ -31,7 +31,8 @@ def check_linearizable(history: History, model="cas-register", *, initial_value=
 
     Returns the result dict (what `harness check --json` prints): valid (True,
     False or "unknown"), model, ops, keys, keys_decided, coverage, elapsed_s,
-    and `counterexample` when invalid. elapsed_s is the whole check; search_s the part
+    and `counterexample` plus `errors` (one line naming the op that cannot be placed) when
+    invalid. elapsed_s is the whole check; search_s the part
     up to the verdict (elapsed_s minus building the counterexample). Raises BadHistory for malformed ops and
     ValueError for bad options.
     """
@@ -64,6 +65,7 @@ def check_linearizable(history: History, model="cas-register", *, initial_value=
         key = out["invalid_keys"][0]
         out["counterexample"] = build_counterexample(
             model_obj, key, keys[key], results[key], initial_value, null_read, deadline)
+        out["errors"] = [counterexample_line(out["counterexample"])]
     out["search_s"] = round(search_s, 6)
     out["elapsed_s"] = round(time.perf_counter() - started, 6)
     return out
