@@ -9,6 +9,15 @@ machine: nodes have no default route, and the only iptables rule added
 accepts bridge-to-same-bridge traffic (needed where br_netfilter and a
 FORWARD DROP policy, as Docker installs, would drop node-to-node packets).
 
+The nodes share the host's filesystem, including root's home. Inside each
+node's private mount namespace an empty file is bind-mounted over root's
+shell startup files (sshd runs every command as `bash -c`, and bash sourced
+~/.bashrc for SSH sessions: on a machine whose .bashrc initialises pyenv
+that cost ~75 ms to ~250 ms per command), and sshd's SetEnv gives sessions a
+PATH that starts with the directory of the python3 running the harness (the
+DB adapter runs `python3 -m emulator`, which needs blake3). The host's own
+files are never touched.
+
 Names and places: see _netns_names. `down`/`sweep` work from those alone.
 """
 
@@ -17,7 +26,10 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
+import pwd
+import shlex
 import shutil
+import sys
 from pathlib import Path
 
 from harness.control import Host, generate_keypair, run_local, write_private
@@ -50,7 +62,25 @@ UseDNS no
 MaxStartups 100
 LogLevel VERBOSE
 Subsystem sftp internal-sftp
+SetEnv "PATH={path}"
 """
+# Shell startup files masked inside every node: bash reads .bashrc for SSH
+# commands, the others for login sessions.
+_STARTUP_FILES = (".bashrc", ".profile", ".bash_profile", ".bash_login")
+_SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def node_path() -> str:
+    """PATH for node sessions: the harness's python3 first, then the system dirs."""
+    return f"{os.path.dirname(sys.executable)}:{_SYSTEM_PATH}"
+
+
+def _mask_startup_files(empty: Path) -> str:
+    """Shell commands bind-mounting `empty` over root's existing startup files
+    (run inside the node's mount namespace only)."""
+    home = Path(pwd.getpwnam("root").pw_dir)
+    return "".join(f" && mount --bind {shlex.quote(str(empty))} {shlex.quote(str(home / f))}"
+                   for f in _STARTUP_FILES if (home / f).is_file())
 
 
 def _missing() -> str | None:
@@ -94,6 +124,7 @@ class NetnsBackend(Backend):
         progress(f"netns: bridge {nm.bridge_name(run_id)} on {subnet}")
         authorized = state / "authorized_keys"
         write_private(authorized, (spec.public_key.strip() + "\n").encode())
+        (state / "empty_rc").write_bytes(b"")
         await self._make_network(run_id, spec.nodes, subnet)
         hosts = [self._prepare_node(spec, i, subnet, authorized) for i in range(1, spec.nodes + 1)]
         await asyncio.gather(*(self._start_node(run_id, i, h) for i, h in enumerate(hosts, 1)))
@@ -129,7 +160,7 @@ class NetnsBackend(Backend):
         public = generate_keypair(host_key, f"n{i}@{spec.run_id}")
         address = nm.node_address(subnet, i)
         (node_dir / "sshd_config").write_text(_SSHD_CONFIG.format(
-            address=address, host_key=host_key, authorized_keys=authorized))
+            address=address, host_key=host_key, authorized_keys=authorized, path=node_path()))
         return Host(name=f"n{i}", address=address, ssh_host=address, ssh_port=22,
                     user="root", host_key=public, workdir=str(node_dir / "work"),
                     extra={"backend": "netns", "netns": nm.netns_name(spec.run_id, i),
@@ -141,9 +172,11 @@ class NetnsBackend(Backend):
         batch = f"addr add {host.address}/24 dev eth0\nlink set eth0 up\nlink set lo up\n"
         await run_local(["ip", "-n", ns, "-batch", "-"], stdin=batch.encode())
         # ip netns exec gives a private mount namespace; a tmpfs /run there gives
-        # sshd its /run/sshd without touching the host's /run.
-        script = (f"mount -t tmpfs -o mode=0755,size=8m tmpfs /run && mkdir -m 0755 /run/sshd "
-                  f"&& hostname {host.name} && exec {SSHD} -f {node_dir}/sshd_config "
+        # sshd its /run/sshd without touching the host's /run, and the bind
+        # mounts hide root's startup files from this node's shells only.
+        masks = _mask_startup_files(nm.state_dir(run_id) / "empty_rc")
+        script = (f"mount -t tmpfs -o mode=0755,size=8m tmpfs /run && mkdir -m 0755 /run/sshd"
+                  f"{masks} && hostname {host.name} && exec {SSHD} -f {node_dir}/sshd_config "
                   f"-E {node_dir}/sshd.log")
         await run_local(["ip", "netns", "exec", ns, "unshare", "--uts", "sh", "-c", script],
                         name=host.name)
