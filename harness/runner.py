@@ -120,9 +120,20 @@ class Run:
         self.write_meta(case=self.case.id, argv=o.argv, seed=o.seed, nodes=self.nodes,
                         backend=o.backend, wall_start=self.wall_start, duration_s=self.duration,
                         db={"name": o.db, **o.db_opts}, started=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                        replay=" ".join(["harness", "run", shlex.quote(self.case.source),
-                                         "--nodes", str(o.nodes), "--seed", str(o.seed)]))
+                        replay=replay_command(o, self.case.source))
         nemesis.write_schedule(self.dir.path, self.schedule)
+
+
+def replay_command(o: RunOptions, source: str) -> str:
+    """The command that repeats this run: every option that shapes it, planted bugs included."""
+    argv = ["harness", "run", source, "--nodes", str(o.nodes), "--seed", str(o.seed)]
+    for flag, value in (("--time-limit", o.time_limit), ("--concurrency", o.concurrency),
+                        ("--rate", o.rate)):
+        if value is not None:
+            argv += [flag, f"{value:g}"]
+    argv += [x for k, v in o.db_opts.items() if k != "bugs" for x in ("--db-opt", f"{k}={v}")]
+    argv += [x for bug in o.db_opts.get("bugs", ()) for x in ("--db-opt", f"bug={bug}")]
+    return " ".join(shlex.quote(a) for a in argv)
 
 
 async def execute(opts: RunOptions) -> dict:
