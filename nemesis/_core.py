@@ -128,7 +128,11 @@ class NemesisCore:
         errors = []
         batch = [e for e in entries if all(isinstance(s, list) for s in e.undo)]
         steps = [(e, argv) for e in batch for argv in e.undo]
-        results = await run_steps(self.remotes[node], [a for _, a in steps], stop_on_error=False)
+        try:
+            results = await run_steps(self.remotes[node], [a for _, a in steps],
+                                      stop_on_error=False)
+        except (HarnessError, OSError) as exc:  # host unreachable: the entries stay open
+            return [f"{node}: undo failed: {exc}"]
         failed = set()
         for (entry, argv), (rc, err) in zip(steps, results):
             if rc != 0 and not _argv.is_gone_error(err):

@@ -22,7 +22,10 @@ class Nemesis(NemesisCore):
         value = {**value, "fault": fault}
         self.event("invoke", f, value)
         try:
-            result = await apply(fault)
+            # Under the core's lock: a fault must not start while another fault's end()
+            # or heal() is verifying, or that verification would expect this fault's cut.
+            async with self._lock:
+                result = await apply(fault)
         except BaseException as exc:
             self.event("info", f, {**value, "error": f"{type(exc).__name__}: {exc}"})
             raise

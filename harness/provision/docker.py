@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import shutil
 import tarfile
 import time
@@ -20,6 +21,7 @@ import time
 import asyncssh
 import docker
 import docker.errors
+import psutil
 
 from harness.control import Host
 from harness.errors import HarnessError
@@ -28,6 +30,11 @@ from harness.provision._base import LABEL, Backend, ClusterSpec, Progress
 
 RUN_LABEL = f"{LABEL}.run"
 NODE_LABEL = f"{LABEL}.node"
+# "<pid>:<process start time>" of the harness process that made the run: `sweep` spares
+# runs whose maker is still alive in another process (a `harness run` in progress), as
+# the netns backend's run lock does. A `cluster up` that exited, or a killed harness,
+# leaves its run to be swept.
+OWNER_LABEL = f"{LABEL}.owner"
 WORKDIR = "/var/lib/heliosdb"
 SSHD_TIMEOUT = 20.0
 
@@ -38,7 +45,7 @@ def resource_name(run_id: str, node: str | None = None) -> str:
 
 
 def labels(run_id: str, node: str | None = None) -> dict[str, str]:
-    out = {LABEL: "1", RUN_LABEL: run_id}
+    out = {LABEL: "1", RUN_LABEL: run_id, OWNER_LABEL: _owner()}
     if node:
         out[NODE_LABEL] = node
     return out
@@ -207,11 +214,32 @@ def _add_dir(tar: tarfile.TarFile, name: str, mode: int) -> None:
     tar.addfile(info)
 
 
+def _owner(pid: int | None = None) -> str:
+    proc = psutil.Process(pid)
+    return f"{proc.pid}:{proc.create_time():.2f}"
+
+
+def _owned_elsewhere(owner: str) -> bool:
+    """True when `owner` names a live process other than this one."""
+    try:
+        pid = int(owner.split(":", 1)[0])
+        return pid != os.getpid() and psutil.pid_exists(pid) and _owner(pid) == owner
+    except (ValueError, psutil.Error):
+        return False
+
+
 def _labelled_runs(client: docker.DockerClient) -> set[str]:
+    """Run ids with containers or networks left, except runs a live harness still owns."""
     found = client.containers.list(all=True, filters={"label": LABEL})
     found += client.networks.list(filters={"label": LABEL})
-    return {(r.attrs.get("Labels") or r.attrs.get("Config", {}).get("Labels") or {})
-            .get(RUN_LABEL, "") for r in found} - {""}
+    runs, live = set(), set()
+    for r in found:
+        lab = r.attrs.get("Labels") or r.attrs.get("Config", {}).get("Labels") or {}
+        run = lab.get(RUN_LABEL, "")
+        runs.add(run)
+        if _owned_elsewhere(lab.get(OWNER_LABEL, "")):
+            live.add(run)
+    return runs - live - {""}
 
 
 async def _remove(client: docker.DockerClient, filters: dict) -> None:
