@@ -1,8 +1,7 @@
 """Sample every node's role, term and leader into states.jsonl (layer: harness).
 
 Samples are taken every `interval` seconds (40 ms by default, so gaps stay under the
-50 ms needed to
-time elections) on the control node's run clock; a node that does not answer
+50 ms needed to time elections) on the control node's run clock; a node that does not answer
 within the timeout gives `{"ok": false, "error": ...}`. The latest sample per
 node is kept in memory for the progress display and for "isolate the leader".
 """
