@@ -6,7 +6,7 @@ Every run goes through `harness run` as a user would, on the default backend
 
 | bug | case | named violation |
 |---|---|---|
-| early-ack | tc-af-005 | rpo: acknowledged adds lost (acked by the isolated leader) |
+| early-ack | tc-af-005 | rpo lost adds and/or split-brain divergent_lsn (acked writes overwritten) |
 | lease-no-check-quorum | tc-af-005 | split-brain: isolated leader did not step down in 5 s |
 | no-fsync | SELFTEST-CRASH-ALL | rpo: acknowledged adds lost after every node was killed |
 
@@ -59,18 +59,34 @@ def run_case(case, store, *bugs) -> tuple[int, dict, str]:
 
 
 def failed(code, results, report) -> dict:
-    assert code == 1 and results["valid"] is False, results
+    """The checks of a run that must have failed; the report is the assertion message."""
+    assert code == 1 and results["valid"] is False, report
     assert f"=== {results['case']}: FAILED ===" in report
-    return results["checks"]
+    return Checks(results["checks"], report)
+
+
+class Checks(dict):
+    """results.json `checks`, carrying the run's report for assertion messages."""
+
+    def __init__(self, checks, report):
+        super().__init__(checks)
+        self.report = report
 
 
 def test_early_ack_loses_acknowledged_writes(store):
+    """Writes the leader acknowledged before a majority had them are overwritten after
+    it loses leadership: lost set adds (rpo) and/or one lsn acknowledged for two writes
+    (split-brain divergent_lsn, register writes too); which of the two shows varies."""
     checks = failed(*run_case("tc-af-005", store, "early-ack"))
-    rpo = checks["rpo"]
-    assert rpo["valid"] is False and rpo["counts"]["lost"] == len(rpo["lost"]) > 0
-    assert all(lost["acked_by"] in ("n1", "n2", "n3") for lost in rpo["lost"])
-    assert rpo["targets"]["linearizable"]["valid"] is False   # gone from the cluster, not a lagging replica
-    assert any("acknowledged add(s) lost" in e for e in rpo["errors"])
+    rpo, sb = checks["rpo"], checks["split-brain"]
+    overwritten = [v for v in sb["violations"] if v["kind"] == "divergent_lsn"]
+    assert overwritten or rpo["counts"]["lost"] > 0, checks.report
+    assert rpo["counts"]["lost"] == len(rpo["lost"])
+    if rpo["lost"]:
+        assert rpo["valid"] is False and rpo["targets"]["linearizable"]["valid"] is False
+        assert all(lost["acked_by"] in ("n1", "n2", "n3") for lost in rpo["lost"])
+    for v in overwritten:
+        assert "acknowledged for 2 writes" in v["message"] and len(v["ops"]) == 2
 
 
 def test_lease_without_check_quorum_keeps_an_isolated_leader(store):
@@ -78,7 +94,7 @@ def test_lease_without_check_quorum_keeps_an_isolated_leader(store):
     checks = failed(code, results, report)
     sb = checks["split-brain"]
     kinds = {v["kind"] for v in sb["violations"]}
-    assert sb["valid"] is False and kinds <= {"no_step_down", "slow_step_down"} and kinds, kinds
+    assert sb["valid"] is False and kinds <= {"no_step_down", "slow_step_down"} and kinds, report
     slas = {s["name"]: s for s in checks["sla"]["slas"]}
     assert slas["split_brain_detect_s"]["pass"] is False, slas["split_brain_detect_s"]
     assert "FAIL split_brain_detect_s" in report
@@ -87,8 +103,9 @@ def test_lease_without_check_quorum_keeps_an_isolated_leader(store):
 def test_no_fsync_loses_writes_when_every_node_crashes(store):
     checks = failed(*run_case(CRASH_ALL, store, "no-fsync"))
     rpo = checks["rpo"]
-    assert rpo["valid"] is False and rpo["counts"]["lost"] == len(rpo["lost"]) > 0
-    assert rpo["targets"]["linearizable"]["valid"] is False
+    assert rpo["valid"] is False and rpo["counts"]["lost"] == len(rpo["lost"]) > 0, checks.report
+    # a replica that lost its WAL tail may not answer the final linearizable read: unknown
+    assert any(t["valid"] is False for t in rpo["targets"].values())
 
 
 def test_crash_all_passes_against_the_correct_emulator(store):
