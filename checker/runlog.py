@@ -84,6 +84,7 @@ class Fault:
     start: int
     end: int | None = None
     requested: int | None = None
+    end_requested: int | None = None   # when its heal was asked for (the cut may lift from then on)
 
     def active_at(self, t: int) -> bool:
         return self.start <= t and (self.end is None or t < self.end)
@@ -129,20 +130,30 @@ def fault_timeline(history_events) -> list[Fault]:
             continue
         if e.get("type") == "invoke":
             requested[e.get("f")] = e.get("time")
+            if e.get("f") in ("end", "heal"):
+                requested[("end", _fault_id(e))] = e.get("time")
         elif e.get("type") == "info" and _took_effect(e):
-            _apply_nemesis(faults, e, requested.pop(e.get("f"), None))
+            key = ("end", _fault_id(e)) if e.get("f") == "heal" else e.get("f")
+            _apply_nemesis(faults, e, requested.pop(key, None))
     return faults
+
+
+def _fault_id(event) -> str:
+    value = event.get("value")
+    fid = value.get("fault") if isinstance(value, dict) else None
+    return "all" if fid in (None, "all") else fid
 
 
 def _apply_nemesis(faults, e, requested):
     f, t, nodes = e["f"], e["time"], fault_nodes(e.get("value"))
     if f == "heal":
-        # The nemesis ends one fault with a heal naming its id, or all ("all" / no id).
-        fid = e.get("value", {}).get("fault") if isinstance(e.get("value"), dict) else None
-        if fid in (None, "all"):
-            _end(faults, t, lambda x: True)
-        else:
-            _end(faults, t, lambda x: x.value.get("fault") == fid)
+        # The nemesis ends one fault with a heal naming its id, or all ("all" / no id);
+        # `requested` is when that heal was asked for.
+        fid = _fault_id(e)
+        ended = [x for x in faults if x.end is None and (fid == "all"
+                                                         or x.value.get("fault") == fid)]
+        for x in ended:
+            x.end, x.end_requested = t, requested
     elif f in ENDERS or _is_clock_reset(e):
         kinds = ENDERS.get(f, ("clock",))
         _end(faults, t, lambda x: x.kind in kinds and (not nodes or set(x.nodes) & set(nodes)))

@@ -197,12 +197,15 @@ def _episode(fault, lead, index, node_events, sla_s) -> dict:
     node, term = lead
     t0 = fault.start
     at = _stepped_down_at(node, t0, index, node_events)
-    if at is not None and fault.end is not None and at > fault.end:
-        at = None  # it stepped down only after the heal: not because of the partition
+    # The cut may lift as soon as the heal is asked for: a step-down after that can be the
+    # heal's doing (a higher term heard again), not the partition's.
+    cut_until = fault.end_requested if fault.end_requested is not None else fault.end
+    if at is not None and cut_until is not None and at > cut_until:
+        at = None  # it stepped down only once the heal began: not because of the partition
     ep = {"fault_start": t0, "fault_end": fault.end, "leader": node, "term": term,
           "stepped_down_at": at, "seconds": None if at is None else (at - t0) / NS}
     if at is None:
-        lasted = None if fault.end is None else (fault.end - t0) / NS
+        lasted = None if cut_until is None else (cut_until - t0) / NS
         if lasted is None or lasted >= sla_s:
             ep["violation"] = {"kind": "no_step_down", "leader": node, "term": term,
                                "fault_start": t0, "fault_end": fault.end,

@@ -67,9 +67,14 @@ async def run_workload(workload: Workload, nodes: dict, concurrency: int, rate: 
 async def _worker(run: _Run, home: str) -> None:
     client = Client(run.nodes, home=home, timeout=run.op_timeout)
     process = next(run.ids)
+    names = sorted(run.nodes)
     try:
         while await run.pace():
             op = run.workload.generate(run.rng)
+            # Each op starts at a node drawn at random, as Jepsen's clients spread over
+            # nodes: a client stuck to the leader would never see what a follower or an
+            # isolated old leader answers (stale reads), and redirects would go untested.
+            client.home = run.rng.choice(names)
             out = await _one_op(run, client, process, op)
             run.counts[out] += 1
             if out == "info":

@@ -174,3 +174,19 @@ def test_sequential_increasing_lsns_pass_and_a_swap_is_caught(gaps, data):
     r = check_split_brain(h, [], [])
     assert r["valid"] is False
     assert {v["kind"] for v in r["violations"]} == {"lsn_order"}
+
+
+def test_a_step_down_after_the_heal_was_asked_for_is_not_credited_to_the_partition():
+    """The heal lifts the cut before its verification finishes: a leader that stepped down
+    only then never stepped down while isolated (lease-no-check-quorum shows exactly this)."""
+    h = (write(1, 0, 10, lsn=1) + nemesis("partition", ISOLATE_N1, 100)
+         + [{"process": "nemesis", "type": "invoke", "f": "end", "value": {"fault": "f1"},
+             "time": 6000 * MS},
+            {"process": "nemesis", "type": "info", "f": "heal",
+             "value": {"fault": "f1", "ok": True}, "time": 6800 * MS}])
+    h[2]["value"] = h[3]["value"] = {**ISOLATE_N1, "fault": "f1"}
+    events = [ev("n1", "became_leader", 2, 0), ev("n1", "became_follower", 3, 6300)]
+    r = check_split_brain(h, samples(6000), events, step_down_sla_s=5.0)
+    [sd] = r["step_downs"]
+    assert sd["stepped_down_at"] is None and sd["violation"]["kind"] == "no_step_down"
+    assert r["valid"] is False and r["max_step_down_s"] is None

@@ -91,6 +91,19 @@ async def wait_leader(addr, deadline_s=15):
     raise AssertionError(f"no leader within {deadline_s}s")
 
 
+async def wait_converged(addr, deadline_s=15):
+    """Every replica applied the leader's commit index: only then is a replica's local
+    final read a fair test for lost writes (as the runner's recovery wait does)."""
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        replies = [await status(addr, n) for n in addr]
+        leader = [r for r in replies if r and r["role"] == "leader"]
+        if len(leader) == 1 and all(r and r["applied"] >= leader[0]["commit"] for r in replies):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"replicas did not converge within {deadline_s}s")
+
+
 async def sample(addr, clock, states, stop):
     while not stop.is_set():
         for node in addr:
@@ -132,6 +145,7 @@ def run_case(cluster, workload, duration=4.0):
                              seed=11, op_timeout=1.0),
                 chaos(cluster, leader, clock, history))
             await wait_leader(cluster.addr)
+            await wait_converged(cluster.addr)
             await workload.final_reads(cluster.addr, history.append, clock, timeout=2.0)
             await asyncio.sleep(0.3)   # a few samples after the final reads
         finally:
