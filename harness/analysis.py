@@ -76,7 +76,8 @@ def analyze(run_dir: Path) -> dict:
         checks["rpo"] = _safe("rpo", lambda: checker.check_rpo(set_events, states, nodes))
     if "split-brain" in case.checkers:
         checks["split-brain"] = _safe("split-brain", lambda: checker.check_split_brain(
-            history, states, nev, step_down_sla_s=case.sla["split_brain_detect_s"]))
+            history, states, nev, step_down_sla_s=case.sla.get(
+                "split_brain_detect_s", checker.SEED_THRESHOLDS["split_brain_detect_s"])))
     if "sla" in case.checkers:
         checks["sla"] = _safe("sla", lambda: checker.check_slas(
             history, states, nev, thresholds=case.sla, required=case.required_slas))
