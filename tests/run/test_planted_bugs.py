@@ -98,9 +98,11 @@ def test_lease_without_check_quorum_keeps_an_isolated_leader(store):
     sb = checks["split-brain"]
     kinds = {v["kind"] for v in sb["violations"]}
     assert sb["valid"] is False and kinds <= {"no_step_down", "slow_step_down"} and kinds, report
-    slas = {s["name"]: s for s in checks["sla"]["slas"]}
-    assert slas["split_brain_detect_s"]["pass"] is False, slas["split_brain_detect_s"]
-    assert "FAIL split_brain_detect_s" in report
+    # TC-AF-005 is judged on failback, so the step-down shows as the split-brain checker's
+    # violation (its own 5 s bar), named in the report, rather than as an SLA line.
+    assert any(f"leader {v['leader']} (term {v['term']}) isolated" in report
+               for v in sb["violations"]), report
+    assert "✗ split-brain" in report
 
 
 def test_no_fsync_loses_writes_when_every_node_crashes(store):
