@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import shlex
 
-from harness.control import Host, SshRemote, close_all, on_all
+from harness.control import Host, SshRemote, close_all, connect_all, on_all
 from harness.errors import BadInput
 from harness.provision._base import Backend, ClusterSpec, Progress
 from harness.provision._inventory import Inventory, InventoryHost, load_inventory
@@ -41,13 +41,7 @@ class SshBackend(Backend):
         return None     # needs only an inventory; reachability is checked in up()
 
     async def _connect(self, hosts: list[Host]) -> list[SshRemote]:
-        remotes = [SshRemote(h, known_hosts=self.inventory.known_hosts) for h in hosts]
-        try:
-            await on_all(remotes, lambda r: r.connect())
-        except BaseException:
-            await close_all(remotes)
-            raise
-        return remotes
+        return await connect_all(hosts, known_hosts=self.inventory.known_hosts)
 
     async def up(self, spec: ClusterSpec, progress: Progress) -> list[Host]:
         entries = self.inventory.hosts
