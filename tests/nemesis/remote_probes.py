@@ -10,6 +10,7 @@ import asyncio
 import time
 
 from nemesis import CHAIN
+from nemesis_probes import UDP_SEND  # the same sender; only the sink differs (no 'ready')
 
 CONNECT_MANY = r"""
 import socket, sys
@@ -42,14 +43,6 @@ while time.monotonic() < end:
 print(len(got), flush=True)
 """
 
-UDP_SEND = r"""
-import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-dst, n = (sys.argv[1], int(sys.argv[2])), int(sys.argv[3])
-for i in range(n):
-    s.sendto(str(i).encode(), dst)
-    time.sleep(0.0005)
-"""
 
 UDP_END = r"""
 import socket, sys
