@@ -1,9 +1,10 @@
 """N x N reachability probe and host facts detected once (layer: nemesis).
 
-From every node, in parallel, a tiny python3 script TCP-connects to every
-other node's cluster address. A refused connection counts as reachable
-(something answered); only a silent drop times out. python3 is on every
-node, so the probe needs nothing installed.
+From every node, in parallel, each other node's cluster address is TCP-connected:
+the heal survey does it with sh + bash's /dev/tcp (fast; it also lists the
+host's rules and qdiscs in the same exec), `reachability` with a tiny python3
+script. A refused connection counts as reachable (something answered); only a
+silent drop times out.
 """
 
 from __future__ import annotations
