@@ -153,3 +153,23 @@ def test_pause_stops_answers_until_resume(nem, ssh_cluster):
     assert _status(loop, db, n2) is None
     loop.run_until_complete(nemesis.end(fault))
     assert "role" in _poll(loop, lambda: db.status(n2.host, 0.5))
+
+
+def test_packet_loss_at_30_percent_is_measured_within_tolerance(nem):
+    loop, nemesis, events = nem
+    r = nemesis.remotes
+    loop.run_until_complete(nemesis.packet_loss(["n1"], 0.3, peers=["n2"]))
+    got = loop.run_until_complete(udp_delivered(r["n2"], r["n1"], 400, window=3.0))
+    assert 0.2 <= 1 - got / 400 <= 0.4, f"{400 - got} of 400 datagrams lost"
+    assert loop.run_until_complete(udp_delivered(r["n3"], r["n1"], 100)) == 100   # not a peer
+
+
+def test_clock_skew_is_visible_in_the_node_status(nem, ssh_cluster):
+    loop, nemesis, _ = nem
+    db = ssh_cluster[2]
+    fault = loop.run_until_complete(nemesis.clock({"n2": 4000, "n3": -1500}))
+    offsets = {n: _status(loop, db, nemesis.remotes[n])["clock_offset_ms"] for n in nemesis.nodes}
+    assert offsets == {"n1": 0, "n2": 4000, "n3": -1500}
+    loop.run_until_complete(nemesis.end(fault))
+    assert all(_status(loop, db, nemesis.remotes[n])["clock_offset_ms"] == 0
+               for n in nemesis.nodes)
