@@ -7,10 +7,11 @@ a node via Remote.exec, so the same checks work on netns and docker nodes.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 from nemesis import CHAIN
-from nemesis_probes import UDP_SEND  # the same sender; only the sink differs (no 'ready')
+from nemesis_probes import TCP_SEND, TCP_SINK, UDP_SEND  # UDP_SINK differs: no 'ready'
 
 CONNECT_MANY = r"""
 import socket, sys
@@ -71,13 +72,32 @@ async def matrix(remotes: dict, port=22) -> dict[tuple[str, str], bool]:
     return out
 
 
-async def _wait_udp_bound(remote, port: int, deadline: float) -> None:
+async def _wait_udp_bound(remote, port: int, deadline: float, proto: str = "u") -> None:
     while time.monotonic() < deadline:
-        res = await remote.exec(["ss", "-Hlun", f"sport = :{port}"], check=False)
+        res = await remote.exec(["ss", f"-Hl{proto}n", f"sport = :{port}"], check=False)
         if res.stdout.strip():
             return
         await asyncio.sleep(0.05)
-    raise AssertionError(f"{remote.host.name}: UDP sink on port {port} never bound")
+    raise AssertionError(f"{remote.host.name}: sink on port {port} never bound")
+
+
+async def tcp_throughput(src, dst, nbytes, port=9912) -> float:
+    """Bytes per second of one bulk TCP transfer from node src to node dst."""
+    addr = dst.host.address
+    sink = asyncio.ensure_future(dst.exec(["python3", "-c", TCP_SINK, addr, str(port)],
+                                          timeout=60))
+    try:
+        await _wait_udp_bound(dst, port, time.monotonic() + 10, proto="t")
+        res = await src.exec(["python3", "-c", TCP_SEND, addr, str(port), str(nbytes)],
+                             timeout=60)
+        out = json.loads(res.stdout)
+        assert out["bytes"] == nbytes, out
+        await sink
+        return nbytes / out["seconds"]
+    finally:
+        if not sink.done():
+            sink.cancel()
+            await asyncio.gather(sink, return_exceptions=True)
 
 
 async def udp_delivered(src, dst, count, port=9911, window=3.0) -> int:

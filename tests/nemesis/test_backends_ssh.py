@@ -16,7 +16,7 @@ import pytest
 from nemesis import Ledger, Nemesis, build_grudge, read_entries
 
 from conftest import Events, _netns_available
-from remote_probes import harness_rules, matrix, udp_delivered
+from remote_probes import harness_rules, matrix, tcp_throughput, udp_delivered
 
 pytestmark = pytest.mark.slow
 
@@ -116,6 +116,11 @@ def test_one_way_partition_blocks_one_direction_only(nem):
     assert loop.run_until_complete(udp_delivered(r["n1"], r["n2"], 50)) == 50
 
 
+async def db_put(db, host, key, value):
+    from harness.db import _wire
+    return await _wire.request(host.address, db.port, {"op": "put", "key": key, "value": value})
+
+
 def _status(loop, db, remote):
     return loop.run_until_complete(db.status(remote.host, 0.5))
 
@@ -173,3 +178,37 @@ def test_clock_skew_is_visible_in_the_node_status(nem, ssh_cluster):
     loop.run_until_complete(nemesis.end(fault))
     assert all(_status(loop, db, nemesis.remotes[n])["clock_offset_ms"] == 0
                for n in nemesis.nodes)
+
+
+def test_tbf_limits_measured_bandwidth(nem):
+    loop, nemesis, _ = nem
+    r = nemesis.remotes
+    free = loop.run_until_complete(tcp_throughput(r["n1"], r["n2"], 4_000_000))
+    fault = loop.run_until_complete(nemesis.bandwidth(["n1"], "2mbit"))     # 250 kB/s
+    limited = loop.run_until_complete(tcp_throughput(r["n1"], r["n2"], 300_000))
+    assert limited < 250_000 * 1.5 and free > 10 * limited, (free, limited)
+    assert loop.run_until_complete(nemesis.end(fault))["ok"]
+
+
+def test_bitflip_in_the_wal_makes_the_node_refuse_it(nem, ssh_cluster):
+    loop, nemesis, _ = nem
+    db, run = ssh_cluster[2], loop.run_until_complete
+    leader = run(db.wait_for_leader(20))
+    for i in range(20):
+        assert run(db_put(db, nemesis.remotes[leader].host, f"k{i}", i)).get("ok")
+    victim = next(n for n in nemesis.nodes if n != leader)
+    remote = nemesis.remotes[victim]
+    wal = f"{remote.host.workdir}/data/wal.log"
+    fault = run(nemesis.signal("kill", [victim]))
+    run(nemesis.bitflip(victim, wal, seed=11, lo=0.1, hi=0.5))
+    run(nemesis.end(fault))                                 # restarts it on the damaged WAL
+
+    async def exited():
+        return not await db._alive(remote)
+    assert _poll(loop, exited, timeout=10)
+    log = run(db.node_log_tail(remote, 5))
+    assert "wal" in log.lower() and "corrupt" in log.lower(), log
+    # repair for the tests after this one: a fresh data directory, then start again
+    run(remote.exec(["sh", "-c", f"rm -rf {remote.host.workdir}/data && "
+                                 f"mkdir -p {remote.host.workdir}/data"]))
+    run(db.start(remote))
