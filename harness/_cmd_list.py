@@ -14,12 +14,13 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    for path in catalogue():
-        case = load_case(str(path))
+    cases = [(path, load_case(str(path))) for path in catalogue()]
+    width = max((len(c.id) for _, c in cases), default=10)
+    for path, case in cases:
         if args.json:
             print(json.dumps({"id": case.id, "title": case.title, "proves": case.proves,
                               "nodes": case.nodes, "node_counts": case.node_counts,
                               "file": str(path)}))
         else:
-            print(f"{case.id:<10} {case.title} (default {case.nodes} nodes)")
+            print(f"{case.id:<{width}}  {case.title} (default {case.nodes} nodes)")
     return 0
