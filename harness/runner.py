@@ -98,6 +98,7 @@ class Run:
         self.cluster = None
         self.remotes: list = []
         self.guard = None
+        self.db = None
 
     def duration_hint(self) -> float:
         return float(self.opts.time_limit or self.case.time_limit)
@@ -211,6 +212,7 @@ async def _provision_and_test(run: Run) -> None:
                           "election_timeout_ms", run.case.db.get("election_timeout_ms", 1000)),
                       heartbeat_ms=opts.db_opts.get("heartbeat_ms",
                                                     run.case.db.get("heartbeat_ms", 100)))
+        run.db = db
         run.cluster.db = db.describe()
         cluster_state.write_record(run.cluster, opts.store)
         run.write_meta(run_id=run.cluster.run_id, backend=run.cluster.backend,
@@ -341,10 +343,9 @@ async def _finish(run: Run) -> None:
     async def work():
         if run.remotes:
             run.progress.say("downloading node logs")
-            db = HeliosDB(run.cluster.hosts)
             for r in run.remotes:
                 try:
-                    await asyncio.wait_for(db.logs(r, run.dir.node_dir(r.host.name)), 30)
+                    await asyncio.wait_for(run.db.logs(r, run.dir.node_dir(r.host.name)), 30)
                 except (HarnessError, OSError, asyncio.TimeoutError) as exc:
                     run.progress.say(f"{r.host.name}: could not download logs: {exc}")
             await close_all(run.remotes)
