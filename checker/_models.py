@@ -6,7 +6,7 @@ are hashable (they go into the search's memo). An op that constrains nothing
 (an `info` read, or a read of null when null means "value unknown") compiles
 to None and is left out of the search: it can be placed anywhere.
 
-Models, as in ../shared/corpus/README.md:
+Models, as in tests/data/corpus/README.md:
 - `cas-register`: f read / write / cas ([expected, new]) on one register per key.
 - `kv`: get / put / append on string values per key; a key never written reads
   as "" (and a get of null reads as "" unless null means unknown).
