@@ -6,12 +6,18 @@ process. The reader pairs them into `Op`s. It knows nothing about models: which
 `f` values are legal is decided by the model (checker/_models.py).
 
 Rules enforced here, each failure naming `file:line`:
-- every line is a JSON object with `process`, `type`, `f` and `time`;
+- every line is a UTF-8 JSON object with `process`, `type`, `f` and `time`;
+  NaN / Infinity (and floats that overflow to them) are not JSON values and
+  are rejected, as are integers over Python's digit limit and nesting deeper
+  than MAX_DEPTH (so nothing downstream can recurse out of stack);
 - a completion needs an outstanding invoke from its process, with the same f/key;
 - a process never has two invokes outstanding.
-A last line that is not valid JSON is a truncated write (the writer crashed):
-it is skipped with a warning. Events of process "nemesis" are not client
-operations and are ignored. An invoke with no completion becomes `info`.
+Lines are split on b"\n" only (a raw U+2028 inside a JSON string is valid).
+A torn last line (the writer crashed mid-write) is dropped with a warning,
+but only if it is incomplete: no newline after it and its text is a prefix
+of some JSON (truncated), never a complete line of junk. Events of process
+"nemesis" are not client operations and are ignored. An invoke with no
+completion becomes `info`.
 """
 
 from __future__ import annotations
@@ -34,8 +40,8 @@ class Op:
 
     `type` is "ok", "fail" or "info" (info: indeterminate, includes invokes that
     never completed). `value` is the completion's value for ok ops (it carries
-    what was read) and the invoke's value otherwise. `complete_time` is None
-    when the op never completed.
+    what was read) and the invoke's value otherwise. `complete_time` and
+    `complete_line` are None when the op never completed; `line` is the invoke's.
     """
 
     index: int
@@ -49,6 +55,7 @@ class Op:
     line: int
     invoke_value: object = None
     extra: dict = field(default_factory=dict)
+    complete_line: int | None = None
 
     def describe(self) -> dict:
         """A JSON-ready summary for counterexamples."""
@@ -72,30 +79,120 @@ _EXTRA_SKIP = {"process", "type", "f", "key", "value", "time"}
 
 def read_history(path) -> History:
     """Read a JSON Lines history file; raise BadHistory (file:line: problem) on bad input."""
+    events, warnings = read_events(path)
+    history = parse_events(events, source=str(path))
+    history.warnings[:0] = warnings
+    return history
+
+
+def read_events(path) -> tuple[list, list]:
+    """([(line, event dict)], warnings) of a JSON Lines file, every line checked as the
+    module docstring says (BadHistory naming file:line); no pairing."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadHistory(f"{path}: cannot read history: {exc}") from None
-    return parse_lines(text.splitlines(), source=str(path))
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BadHistory(f"{path}: cannot read history: {exc.strerror or exc}") from None
+    return split_events(data, source=str(path))
+
+
+def split_events(data: bytes, source="<memory>") -> tuple[list, list]:
+    """Like read_events, on the bytes of a file."""
+    lines = data.split(b"\n")
+    torn = lines.pop()          # b"" when the data ends with a newline
+    events = [(n, decode_line(raw, f"{source}:{n}"))
+              for n, raw in enumerate(lines, 1) if raw.strip()]
+    warnings = []
+    if torn.strip():
+        n = len(lines) + 1
+        try:
+            events.append((n, decode_line(torn, f"{source}:{n}", last=True)))
+        except _Torn as exc:
+            warnings.append(f"{source}:{n}: skipped truncated last line ({exc})")
+    return events, warnings
 
 
 def parse_lines(lines, source="<memory>") -> History:
-    """Parse JSON Lines text (a list of lines) into a History; see the module docstring."""
-    events, warnings = [], []
-    numbered = [(n, ln) for n, ln in enumerate(lines, 1) if ln.strip()]
-    for pos, (lineno, line) in enumerate(numbered):
-        try:
-            event = json.loads(line)
-        except json.JSONDecodeError as exc:
-            if pos == len(numbered) - 1:
-                warnings.append(f"{source}:{lineno}: skipped truncated last line ({exc.msg})")
+    """Parse complete JSON Lines (a list of str, none torn) into a History."""
+    events = [(n, decode_line(line.encode("utf-8", "surrogatepass"), f"{source}:{n}"))
+              for n, line in enumerate(lines, 1) if line.strip()]
+    return parse_events(events, source=source)
+
+
+MAX_DEPTH = 64   # nesting of a history event; real ones use 4 at most
+
+
+class _Torn(Exception):
+    """The last line is a truncated write (a prefix of JSON); the message says why."""
+
+
+def _reject_constant(name):
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite_float(text):
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"number {text[:40]} is out of range (not a finite float)")
+    return value
+
+
+def decode_line(raw: bytes, where: str, last=False):
+    """One line's JSON value; BadHistory naming `where`, or _Torn for a torn `last` line."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if last and exc.start >= len(raw) - 3 and exc.reason == "unexpected end of data":
+            raise _Torn("cut inside a UTF-8 character") from None
+        raise BadHistory(f"{where}: not UTF-8 (byte {exc.start + 1})") from None
+    try:
+        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except json.JSONDecodeError as exc:
+        if last and _truncated(text, exc):
+            raise _Torn(exc.msg) from None
+        raise BadHistory(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise BadHistory(f"{where}: nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError as exc:   # NaN / Infinity, or an integer over Python's digit limit
+        raise BadHistory(f"{where}: {_short(exc)}") from None
+    if text.count("[") + text.count("{") > MAX_DEPTH and _depth(value) > MAX_DEPTH:
+        raise BadHistory(f"{where}: nested deeper than {MAX_DEPTH} levels")
+    return value
+
+
+def _short(exc: ValueError) -> str:
+    text = str(exc)
+    if "integer string conversion" in text:
+        return "an integer with more digits than Python converts (4300); not a history value"
+    return text
+
+
+_LITERALS = ("true", "false", "null")
+_NUMBER_CHARS = set("+-.0123456789eE")
+
+
+def _truncated(text: str, exc: json.JSONDecodeError) -> bool:
+    """True if `text` can be the start of a longer JSON text: the parse failed only for
+    lack of input, not on junk (a complete value followed by junk is not a torn write)."""
+    if exc.msg == "Extra data":
+        return False
+    rest = text[exc.pos:].rstrip()
+    return (not rest or exc.msg.startswith("Unterminated string")
+            or (exc.msg.startswith("Invalid \\uXXXX") and len(rest) <= 6)
+            or any(lit.startswith(rest) for lit in _LITERALS) or set(rest) <= _NUMBER_CHARS)
+
+
+def _depth(value) -> int:
+    """Nesting depth of a JSON value, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (list, dict)):
+            deepest = max(deepest, depth)
+            if depth > MAX_DEPTH:
                 break
-            raise BadHistory(f"{source}:{lineno}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-        events.append((lineno, event))
-    history = parse_events(events, source=source)
-    history.warnings[:0] = warnings
-    return history
+            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def parse_events(events, source="<memory>") -> History:
@@ -164,18 +261,19 @@ def _complete(pending, event, lineno, where):
     if event["time"] < invoke["time"]:
         raise BadHistory(f"{where}: completion time {event['time']} is before its invoke's "
                          f"time {invoke['time']} (line {invoke_line})")
-    return _make_op(invoke, invoke_line, event, event["type"], event["time"])
+    return _make_op(invoke, invoke_line, event, event["type"], event["time"], lineno)
 
 
-def _make_op(invoke, line, completion, type_, complete_time):
+def _make_op(invoke, line, completion, type_, complete_time, complete_line=None):
     value = completion.get("value") if type_ == "ok" else invoke.get("value")
     extra = {k: v for k, v in completion.items() if k not in _EXTRA_SKIP}
     return Op(index=-1, process=invoke["process"], f=invoke["f"], key=invoke.get("key"),
               value=value, type=type_, invoke_time=invoke["time"], complete_time=complete_time,
-              line=line, invoke_value=invoke.get("value"), extra=extra)
+              line=line, invoke_value=invoke.get("value"), extra=extra,
+              complete_line=complete_line)
 
 
 def _with_index(op, index):
     return Op(index=index, process=op.process, f=op.f, key=op.key, value=op.value, type=op.type,
               invoke_time=op.invoke_time, complete_time=op.complete_time, line=op.line,
-              invoke_value=op.invoke_value, extra=op.extra)
+              invoke_value=op.invoke_value, extra=op.extra, complete_line=op.complete_line)

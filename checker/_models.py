@@ -76,8 +76,10 @@ class KV:
     fs = ("get", "put", "append")
 
     def validate(self, op: Op) -> None:
-        if op.f in ("put", "append") and not isinstance(op.invoke_value, str):
-            raise BadHistory(f"{_where(op)}: {op.f} value must be a string, got {op.invoke_value!r}")
+        if op.f in ("put", "append"):
+            for value in (op.invoke_value, op.value):   # an ok's own value is what is applied
+                if not isinstance(value, str):
+                    raise BadHistory(f"{_where(op)}: {op.f} value must be a string, got {value!r}")
         if op.f == "get" and op.type == "ok" and not isinstance(op.value, (str, type(None))):
             raise BadHistory(f"{_where(op)}: get must return a string or null, got {op.value!r}")
 
@@ -122,6 +124,11 @@ class MultiRegister:
                         and isinstance(micro[1], (str, int))):
                     raise BadHistory(f"{_where(op)}: txn micro-op must be [read|write, register, v], "
                                      f"got {micro!r}")
+        named = {m[1] for m in op.invoke_value}
+        stray = [m[1] for m in op.value if m[1] not in named]
+        if stray:
+            raise BadHistory(f"{_where(op)}: its completion (line {op.complete_line}) names register "
+                             f"{stray[0]!r}, which the invoke does not")
 
     def bind(self, ops, initial_value=None, null_read="absent", free_initial=False):
         names = sorted({m[1] for op in ops for m in op.invoke_value}, key=str)
