@@ -15,7 +15,7 @@ from pathlib import Path
 
 from harness import cluster_state as cs
 from harness.control import HostUnreachable, SshRemote, close_all, connect_all
-from harness.db.heliosdb import HeliosDB
+from harness.db import db_from_record, make_db, parse_db_opts
 from harness.errors import HarnessError
 from harness.provision._inventory import load_inventory
 from harness.provision._select import BACKENDS, availability, make_backend
@@ -30,6 +30,9 @@ def add_parser(subparsers) -> None:
     up.add_argument("--backend", default="auto", help=f"one of {', '.join(BACKENDS)}")
     up.add_argument("--inventory", help="inventory YAML (ssh backend)")
     up.add_argument("--no-db", action="store_true", help="only provision; do not start the DB")
+    up.add_argument("--db", default="heliosdb", help="database adapter (default heliosdb)")
+    up.add_argument("--db-opt", action="append", default=[], metavar="KEY=VALUE",
+                    help="database option (repeatable; the adapter lists its options)")
     status = sub.add_parser("status", help="show node reachability and DB role/term/leader")
     status.add_argument("--json", action="store_true", help="print JSON instead of a table")
     down = sub.add_parser("down", help="remove the current cluster (or, with --all, every run's)")
@@ -52,6 +55,7 @@ def _say(msg: str) -> None:
 
 async def _up(args) -> int:
     cs.check_nodes(args.nodes)
+    db_opts = parse_db_opts(args.db, args.db_opt, source="--db-opt")   # bad: 254 before anything
     if args.inventory:
         load_inventory(args.inventory)      # bad inventory: exit 254 before anything is made
     start = time.monotonic()
@@ -62,7 +66,7 @@ async def _up(args) -> int:
     try:
         cs.write_record(cluster, args.store)
         if not args.no_db:
-            cluster.db = await _start_db(cluster)
+            cluster.db = await _start_db(cluster, args.db, db_opts)
             cs.write_record(cluster, args.store)
     except BaseException:
         _say("cluster up failed: tearing down what was made")
@@ -75,18 +79,18 @@ async def _up(args) -> int:
     return 0
 
 
-async def _start_db(cluster: cs.Cluster) -> dict:
-    db = HeliosDB(cluster.hosts)
+async def _start_db(cluster: cs.Cluster, name: str, options: dict) -> dict:
+    db = make_db(name, cluster.hosts, options)
     remotes = await connect_all(cluster.hosts)
     try:
         leader = await cs.start_db(db, remotes)
     finally:
         await close_all(remotes)
-    _say(f"heliosdb: leader {leader}")
+    _say(f"{db.name}: leader {leader}")
     return db.describe()
 
 
-async def _probe(host, db: HeliosDB | None) -> dict:
+async def _probe(host, db) -> dict:
     row = {"node": host.name, "address": host.address, "sshd": False,
            "role": None, "term": None, "leader": None}
     remote = SshRemote(host, connect_timeout=3.0)
@@ -105,7 +109,7 @@ async def _probe(host, db: HeliosDB | None) -> dict:
 
 async def _status(args) -> int:
     cluster = cs.current_record(args.store)
-    db = HeliosDB(cluster.hosts, port=cluster.db.get("port", 7000)) if cluster.db else None
+    db = db_from_record(cluster.hosts, cluster.db)
     rows = await asyncio.gather(*(_probe(h, db) for h in cluster.hosts))
     if args.json:
         print(json.dumps({"run_id": cluster.run_id, "backend": cluster.backend,

@@ -4,7 +4,7 @@ Reads `<RUN_DIR>/nemesis-ledger.jsonl`, reconnects to the run's hosts from
 their cluster record, replays the undo steps of every entry not yet healed
 (tolerating "already gone"), and verifies: N x N reachability plus no
 harness-owned iptables rule or qdisc left. Process and clock undo steps go
-through the HeliosDB adapter when the record names that DB.
+through the database adapter the record names (or --db NAME when the record has none).
 
 RUN_DIR defaults to <store>/latest, else the current cluster's directory.
 The cluster record is RUN_DIR/cluster.json, else --cluster, else
@@ -31,6 +31,8 @@ def add_parser(sub) -> None:
                    "else <store>/clusters/current/cluster.json)")
     p.add_argument("--store", default="./store", help="result store (default ./store)")
     p.add_argument("--json", action="store_true", help="print the verification as JSON")
+    p.add_argument("--db", help="database adapter for process/clock undo steps when the "
+                   "cluster record names none (default: the record's)")
     p.set_defaults(func=run)
 
 
@@ -55,14 +57,18 @@ def _record(args, run_dir: Path) -> cs.Cluster:
     return cs.current_record(args.store)
 
 
-def _db_for(cluster: cs.Cluster):
-    if cluster.db and cluster.db.get("name") == "heliosdb":
-        from harness.db.heliosdb import HeliosDB
-        return HeliosDB(cluster.hosts, port=cluster.db.get("port", 7000))
-    return None
+def _db_for(cluster: cs.Cluster, name: str | None = None):
+    from harness.db import db_class, db_from_record
+    record = cluster.db or ({"name": name} if name else None)
+    if name and record.get("name") != name:
+        raise BadInput(f"heal: --db {name!r} but the cluster record names "
+                       f"{record.get('name')!r}")
+    if name:
+        db_class(name)   # an unknown name: one line, exit 254
+    return db_from_record(cluster.hosts, record)
 
 
-async def _heal(cluster: cs.Cluster, run_dir: Path) -> dict:
+async def _heal(cluster: cs.Cluster, run_dir: Path, db_name: str | None = None) -> dict:
     from harness.control import close_all, connect_all
     from nemesis import heal_from_ledger
     events: list[dict] = []
@@ -72,7 +78,7 @@ async def _heal(cluster: cs.Cluster, run_dir: Path) -> dict:
         return await heal_from_ledger({r.host.name: r for r in remotes}, run_dir,
                                       record=events.append,
                                       clock=lambda: time.monotonic_ns() - start,
-                                      db=_db_for(cluster))
+                                      db=_db_for(cluster, db_name))
     finally:
         await close_all(remotes)
 
@@ -82,7 +88,7 @@ def run(args) -> int:
     if not (run_dir / "nemesis-ledger.jsonl").is_file():
         raise BadInput(f"heal: {run_dir} has no nemesis-ledger.jsonl: nothing to replay")
     cluster = _record(args, run_dir)
-    result = asyncio.run(_heal(cluster, run_dir))
+    result = asyncio.run(_heal(cluster, run_dir, getattr(args, "db", None)))
     if args.json:
         print(json.dumps(result, indent=2))
     problems = result["leftover_rules"] + result["unexpected_reachability"] + result["errors"]

@@ -1,17 +1,22 @@
-"""Operation generators and clients; each workload says which checkers apply (layer: workloads).
+"""Operation generators; each workload says which client kind and checkers it needs
+(layer: workloads).
 
-A workload (register, set) is client + generator + checkers + final reads,
-blind to provisioning; `run_workload` drives one against a dict of
-node name -> (host, port). See workloads/_driver.py for the contract.
+A workload (register, set) is a client kind + generator + checker names + final
+reads, blind to provisioning and to any wire protocol: the database adapter
+supplies the client (workloads._client). `run_workload` drives one. To add a
+workload: one file and one line in `WORKLOADS` (docs/extending.md).
 """
 
 from workloads._base import Workload
-from workloads._client import Client, Outcome
+from workloads._client import Client, Connect, Outcome
 from workloads._driver import run_workload
 from workloads.register import RegisterWorkload
 from workloads.sets import SetWorkload, parse_set
 
-WORKLOADS = {"register": RegisterWorkload, "set": SetWorkload}
+WORKLOADS = {
+    "register": RegisterWorkload,
+    "set": SetWorkload,
+}
 
 
 def make_workload(name: str, **options) -> Workload:
@@ -22,5 +27,5 @@ def make_workload(name: str, **options) -> Workload:
     return WORKLOADS[name](**options)
 
 
-__all__ = ["Client", "Outcome", "RegisterWorkload", "SetWorkload", "WORKLOADS", "Workload",
-           "make_workload", "parse_set", "run_workload"]
+__all__ = ["Client", "Connect", "Outcome", "RegisterWorkload", "SetWorkload", "WORKLOADS",
+           "Workload", "make_workload", "parse_set", "run_workload"]

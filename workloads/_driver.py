@@ -2,7 +2,10 @@
 (layer: workloads).
 
 `run_workload` records each op's invoke before sending it and its completion
-after (ok / fail / info, see workloads._client). After an `info` the process
+after (ok / fail / info, see workloads._client), through clients made by the
+adapter's `connect(home, timeout, max_hops)`. A client that raises is a bug in
+the client, not the database's doing: the op is recorded as `info` with the
+error and the process retired, and the run goes on. After an `info` the process
 id is retired and a fresh one (never used before in the run) takes its place,
 as DESIGN.md requires. The run is bounded: no op starts after `duration`
 seconds, each op is bounded by `op_timeout`, and the whole driver by
@@ -17,13 +20,14 @@ import random
 from dataclasses import dataclass, field
 
 from workloads._base import Workload, completion
-from workloads._client import Client
+from workloads._client import Client, Outcome
 
 
 @dataclass
 class _Run:
     workload: Workload
-    nodes: dict
+    nodes: list
+    connect: object
     record: object
     clock: object
     rng: random.Random
@@ -45,29 +49,30 @@ class _Run:
         return True
 
 
-async def run_workload(workload: Workload, nodes: dict, concurrency: int, rate: float,
+async def run_workload(workload: Workload, nodes, connect, concurrency: int, rate: float,
                        duration: float, record, clock, seed: int,
                        op_timeout: float = 1.0) -> dict:
-    """Drive `workload` against `nodes` (name -> (host, port)); returns the outcome counts.
-    `rate` is ops/s over all processes (0 or None: unlimited); `clock()` gives history ns."""
+    """Drive `workload` against the named `nodes` through `connect(home, timeout, max_hops)`
+    clients; returns the outcome counts. `rate` is ops/s over all processes (0 or None:
+    unlimited); `clock()` gives history ns."""
     if concurrency < 1 or duration <= 0 or not nodes:
         raise ValueError(f"run_workload: need concurrency >= 1 (got {concurrency}), duration > 0 "
                          f"(got {duration}) and at least one node (got {len(nodes)})")
     loop = asyncio.get_running_loop()
-    run = _Run(workload, dict(nodes), record, clock, random.Random(seed),
+    run = _Run(workload, sorted(nodes), connect, record, clock, random.Random(seed),
                1.0 / rate if rate else 0.0, loop.time() + duration, op_timeout,
                next_slot=loop.time())
     async with asyncio.timeout(duration + 2 * op_timeout + 5):
         async with asyncio.TaskGroup() as tg:
             for slot in range(concurrency):
-                tg.create_task(_worker(run, sorted(run.nodes)[slot % len(run.nodes)]))
+                tg.create_task(_worker(run, run.nodes[slot % len(run.nodes)]))
     return dict(run.counts)
 
 
 async def _worker(run: _Run, home: str) -> None:
-    client = Client(run.nodes, home=home, timeout=run.op_timeout)
+    client = run.connect(home, timeout=run.op_timeout)
     process = next(run.ids)
-    names = sorted(run.nodes)
+    names = run.nodes
     try:
         while await run.pace():
             op = run.workload.generate(run.rng)
@@ -87,11 +92,14 @@ async def _one_op(run: _Run, client: Client, process, op: dict) -> str:
     run.record({"process": process, "type": "invoke", "f": op["f"], "key": op["key"],
                 "value": op["value"], "time": run.clock()})
     try:
-        out = await client.call(run.workload.request(op))
+        out = await client.invoke(op)
     except asyncio.CancelledError:
         run.record({"process": process, "type": "info", "f": op["f"], "key": op["key"],
                     "value": op["value"], "time": run.clock(), "error": "cancelled"})
         raise
-    value = run.workload.ok_value(op, out.reply) if out.type == "ok" else None
-    run.record(completion(process, op, out, value, run.clock))
+    except Exception as exc:   # a client bug must not end the run; the op may have happened
+        out = Outcome("info", error=f"client error: {type(exc).__name__}: {exc}")
+    if out.type not in ("ok", "fail", "info"):
+        out = Outcome("info", error=f"client returned outcome type {out.type!r}")
+    run.record(completion(process, op, out, run.clock))
     return out.type

@@ -5,7 +5,7 @@ History ops (model "cas-register", initial value null, null reads mean absent):
 `read` (value null on invoke, the value read on ok), `write` (a unique int per
 key), `cas` ([expected, new]; new is unique per key, expected is usually the
 last value generated for the key, so some cas ops succeed and some fail).
-Requests: get / put / cas (`from`, `to`) as docs/protocol.md defines them.
+The adapter's "register" client carries them to the database.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from workloads._base import Workload
 
 class RegisterWorkload(Workload):
     name = "register"
-    checkers = ("linearizable", "split-brain", "sla", "perf")
+    kind = "register"
+    checkers = ("linearizable",)
     model = "cas-register"
 
     def __init__(self, keys: int = 10, weights=(0.4, 0.4, 0.2)):
@@ -41,14 +42,3 @@ class RegisterWorkload(Workload):
         last = self._next[key]
         expected = last if last and rng.random() < 0.7 else rng.randint(0, max(last, 1)) or None
         return {"f": f, "key": key, "value": [expected, self._fresh(key)]}
-
-    def request(self, op: dict) -> dict:
-        if op["f"] == "read":
-            return {"op": "get", "key": op["key"]}
-        if op["f"] == "write":
-            return {"op": "put", "key": op["key"], "value": op["value"]}
-        expected, new = op["value"]
-        return {"op": "cas", "key": op["key"], "from": expected, "to": new}
-
-    def ok_value(self, op: dict, reply: dict):
-        return reply.get("value") if op["f"] == "read" else op["value"]

@@ -1,13 +1,13 @@
 """Set workload: unique adds per key, final reads on every replica, checked for zero RPO
 (layer: workloads).
 
-`add` of a unique int per key is the protocol's `append` (the key holds a JSON
-list); `read` is a linearizable `get` returning the list (absent = []). After
-the heal, `final_reads` records, as process "final":
-- one local read per (node, key): `{"op": "get", "key": k, "local": true}` sent to
-  that node without following redirects, recorded with mode "local" and the node;
-  a node that cannot serve a local read answers not_leader, recorded as fail, and
-  the RPO checker then says "unknown" for that node, never valid;
+`add` of a unique int per key; `read` is a linearizable read returning the
+list (absent = []); the adapter's "set" client carries them to the database.
+After the heal, `final_reads` records, as process "final":
+- one local read per (node, key), of that node's own replica without following
+  redirects, recorded with mode "local" and the node; a node that cannot serve
+  a local read answers with a fail, and the RPO checker then says "unknown" for
+  that node, never valid;
 - one linearizable read per key through the leader (mode "linearizable"), retried
   a few times while a leader is being elected.
 """
@@ -18,7 +18,6 @@ import asyncio
 import random
 
 from workloads._base import Workload, final_read
-from workloads._client import Client
 
 LINEARIZABLE_ATTEMPTS = 5
 RETRY_PAUSE_S = 0.25
@@ -35,8 +34,10 @@ def parse_set(value) -> list:
 
 class SetWorkload(Workload):
     name = "set"
-    checkers = ("rpo", "split-brain", "sla", "perf")
+    kind = "set"
+    checkers = ("rpo",)
     model = None
+    needs = ("local-reads",)
 
     def __init__(self, keys: int = 3, read_ratio: float = 0.1):
         if keys < 1:
@@ -52,35 +53,26 @@ class SetWorkload(Workload):
         self._next[key] += 1
         return {"f": "add", "key": key, "value": self._next[key]}
 
-    def request(self, op: dict) -> dict:
-        if op["f"] == "read":
-            return {"op": "get", "key": op["key"]}
-        return {"op": "append", "key": op["key"], "value": op["value"]}
-
-    def ok_value(self, op: dict, reply: dict):
-        return parse_set(reply.get("value")) if op["f"] == "read" else op["value"]
-
-    async def final_reads(self, nodes: dict, record, clock, timeout: float = 2.0) -> None:
+    async def final_reads(self, nodes: list, connect, record, clock,
+                          timeout: float = 2.0) -> None:
         for name in sorted(nodes):
-            client = Client(nodes, home=name, timeout=timeout, max_hops=0)
+            client = connect(name, timeout=timeout, max_hops=0)
             try:
                 for key in self.keys:
                     await final_read(client, record, clock, {"f": "read", "key": key},
-                                     {"op": "get", "key": key, "local": True},
-                                     {"node": name, "mode": "local"}, False, parse_set)
+                                     {"node": name, "mode": "local"}, False, True)
             finally:
                 await client.close()
-        await self._linearizable_reads(nodes, record, clock, timeout)
+        await self._linearizable_reads(nodes, connect, record, clock, timeout)
 
-    async def _linearizable_reads(self, nodes, record, clock, timeout) -> None:
-        client = Client(nodes, home=sorted(nodes)[0], timeout=timeout, max_hops=len(nodes) + 1)
+    async def _linearizable_reads(self, nodes, connect, record, clock, timeout) -> None:
+        client = connect(sorted(nodes)[0], timeout=timeout, max_hops=len(nodes) + 1)
         try:
             for key in self.keys:
                 for attempt in range(LINEARIZABLE_ATTEMPTS):
                     await asyncio.sleep(RETRY_PAUSE_S * attempt)  # give an election time
                     out = await final_read(client, record, clock, {"f": "read", "key": key},
-                                           {"op": "get", "key": key},
-                                           {"mode": "linearizable"}, True, parse_set)
+                                           {"mode": "linearizable"}, True, False)
                     if out.type == "ok":
                         break
         finally:

@@ -16,13 +16,18 @@ import shlex
 import tarfile
 from pathlib import Path
 
+from emulator import options as _emulator_options
 from harness.control import Host, Remote, RemoteCommandError
 from harness.db import _wire
-from harness.db._base import DB
+from harness.db._base import DB, Option
+from harness.db.heliosdb_client import HeliosClient
 from harness.errors import HarnessError
 
 PORT = 7000
 EMULATOR_SRC = Path(__file__).resolve().parents[2] / "emulator"
+# Every planted bug the emulator knows (emulator/options.py *_BUGS tuples).
+BUGS = tuple(b for name in sorted(vars(_emulator_options)) if name.endswith("_BUGS")
+             for b in getattr(_emulator_options, name))
 
 
 def emulator_tarball(src: Path = EMULATOR_SRC) -> bytes:
@@ -38,19 +43,38 @@ def emulator_tarball(src: Path = EMULATOR_SRC) -> bytes:
 
 class HeliosDB(DB):
     name = "heliosdb"
+    capabilities = frozenset({"kill", "pause", "clock", "disk", "local-reads"})
+    client_kinds = ("register", "set")
+    options = {
+        "election_timeout_ms": Option(int, "mean randomized election timeout", 10, 600_000),
+        "heartbeat_ms": Option(int, "leader heartbeat interval", 1, 60_000),
+        "bug": Option(str, "enable a planted bug (repeatable)", choices=BUGS, repeat=True),
+        "port": Option(int, "the node's client and peer port", 1, 65535),
+    }
 
     def __init__(self, hosts: list[Host], *, port: int = PORT, election_timeout_ms: int = 1000,
-                 heartbeat_ms: int = 100, bugs: tuple[str, ...] = ()):
-        super().__init__(hosts)
+                 heartbeat_ms: int = 100, bugs: tuple[str, ...] = (), bug: tuple = ()):
+        bugs = tuple(bugs) + tuple(bug)
+        super().__init__(hosts, port=port, election_timeout_ms=election_timeout_ms,
+                         heartbeat_ms=heartbeat_ms, bugs=list(bugs))
         self.port = port
         self.election_timeout_ms = election_timeout_ms
         self.heartbeat_ms = heartbeat_ms
-        self.bugs = tuple(bugs)
+        self.bugs = bugs
         self._tarball: bytes | None = None
 
-    def describe(self) -> dict:
-        return {"name": self.name, "port": self.port, "bugs": list(self.bugs),
-                "election_timeout_ms": self.election_timeout_ms, "heartbeat_ms": self.heartbeat_ms}
+    @classmethod
+    def from_record(cls, hosts: list[Host], record: dict) -> "HeliosDB":
+        """The adapter described by `describe()` (cluster.json), for heal and status."""
+        return cls(hosts, port=record.get("port", PORT),
+                   election_timeout_ms=record.get("election_timeout_ms", 1000),
+                   heartbeat_ms=record.get("heartbeat_ms", 100), bugs=tuple(record.get("bugs", ())))
+
+    def addresses(self) -> dict:
+        return {h.name: (h.address, self.port) for h in self.hosts}
+
+    def client(self, kind: str, home: str, timeout: float = 1.0, max_hops: int = 3):
+        return HeliosClient(kind, self.addresses(), home, timeout, max_hops)
 
     def argv(self, host: Host) -> list[str]:
         """The node's command line (docs/protocol.md "Node command line")."""
@@ -98,7 +122,7 @@ class HeliosDB(DB):
             return
         await self._wait_dead(remote)
 
-    async def _alive(self, remote: Remote) -> bool:
+    async def alive(self, remote: Remote) -> bool:
         """True while the node process exists and is not a zombie (its reaper may be slow)."""
         wd = shlex.quote(remote.host.workdir)
         res = await remote.exec(["sh", "-c", f"p=$(cat {wd}/node.pid) && [ -r /proc/$p/stat ] && "
@@ -109,7 +133,7 @@ class HeliosDB(DB):
     async def _wait_dead(self, remote: Remote, timeout: float = 5.0) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while await self._alive(remote):
+        while await self.alive(remote):
             if loop.time() > deadline:
                 raise HarnessError(f"{remote.host.name}: node process still alive "
                                    f"{timeout:g} s after SIGKILL")
@@ -143,32 +167,16 @@ class HeliosDB(DB):
     async def status(self, host: Host, timeout: float = 2.0) -> dict | None:
         try:
             reply = await _wire.request(host.address, self.port, {"op": "status"}, timeout)
-        except (OSError, TimeoutError, ValueError):
+        except (OSError, TimeoutError, ValueError, RecursionError):
             return None
-        return reply if reply.get("ok") else None
+        return reply if isinstance(reply, dict) and reply.get("ok") is True else None
 
     async def set_clock_offset(self, host: Host, offset_ms: float) -> dict:
         try:
             return await _wire.request(host.address, self.port,
                                        {"op": "set_clock_offset", "offset_ms": offset_ms})
-        except (OSError, TimeoutError, ValueError) as exc:
+        except (OSError, TimeoutError, ValueError, RecursionError) as exc:
             raise HarnessError(f"{host.name}: set_clock_offset failed: {exc}") from None
-
-    async def wait_for_leader(self, timeout: float = 15.0) -> str:
-        """Poll every node until all that answer agree on one leader; return its name."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        seen: list = []
-        while loop.time() < deadline:
-            seen = await asyncio.gather(*(self.status(h, 1.0) for h in self.hosts))
-            leaders = {s.get("leader") for s in seen if s}
-            roles = [s.get("role") for s in seen if s]
-            if all(seen) and len(leaders) == 1 and None not in leaders and "leader" in roles:
-                return leaders.pop()
-            await asyncio.sleep(0.05)
-        summary = ", ".join(f"{h.name}={s.get('role') if s else 'no answer'}"
-                            for h, s in zip(self.hosts, seen))
-        raise HarnessError(f"no leader elected within {timeout:g} s ({summary})")
 
     async def node_log_tail(self, remote: Remote, lines: int = 5) -> str:
         res = await remote.exec(["tail", "-n", str(lines), f"{remote.host.workdir}/node.log"],

@@ -204,7 +204,7 @@ def test_bitflip_in_the_wal_makes_the_node_refuse_it(nem, ssh_cluster):
     run(nemesis.end(fault))                                 # restarts it on the damaged WAL
 
     async def exited():
-        return not await db._alive(remote)
+        return not await db.alive(remote)
     assert _poll(loop, exited, timeout=10)
     log = run(db.node_log_tail(remote, 5))
     assert "wal" in log.lower() and "corrupt" in log.lower(), log

@@ -114,7 +114,7 @@ def test_bitflip_in_wal_makes_the_node_refuse_it(dbnem):
     asyncio.run(nem.end(fault))                                    # start on the damaged WAL
 
     async def exited():
-        return not await db._alive(nem.remotes[victim])
+        return not await db.alive(nem.remotes[victim])
     assert poll(exited, timeout=10)
     log = asyncio.run(db.node_log_tail(nem.remotes[victim], 5))
     assert "wal" in log.lower() and "corrupt" in log.lower(), log

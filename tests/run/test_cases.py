@@ -10,7 +10,7 @@ import yaml
 from harness.cases import (build_schedule, cascade_schedule, catalogue, load_case, parse_case,
                            partition_topologies, topology_schedule)
 from harness.errors import BadInput
-from harness.runner import parse_db_opts
+from harness.db import parse_db_opts
 
 GOOD = yaml.safe_load((catalogue()[0]).read_text())
 
@@ -74,10 +74,29 @@ def test_bad_run_arguments_exit_254(argv, needle, tmp_path):
 
 
 def test_db_opts_parse_bugs_and_numbers():
-    assert parse_db_opts(["bug=stale-read", "bug=no-fsync", "heartbeat_ms=50"]) == {
-        "bugs": ["stale-read", "no-fsync"], "heartbeat_ms": 50}
+    assert parse_db_opts("heliosdb", ["bug=stale-read", "bug=no-fsync", "heartbeat_ms=50"]) == {
+        "bug": ("stale-read", "no-fsync"), "heartbeat_ms": 50}
+    # --db-opt overrides the case's db: mapping; a repeated bug accumulates
+    assert parse_db_opts("heliosdb", ["election_timeout_ms=300"],
+                         {"election_timeout_ms": 1000, "heartbeat_ms": 100}) == {
+        "election_timeout_ms": 300, "heartbeat_ms": 100}
     with pytest.raises(BadInput, match="heartbeat_ms must be an integer"):
-        parse_db_opts(["heartbeat_ms=fast"])
+        parse_db_opts("heliosdb", ["heartbeat_ms=fast"])
+
+
+@pytest.mark.parametrize("item, needle", [
+    ("bug=bogus", "bug must be one of"), ("election_timeout_ms=-5", "must be >= 10"),
+    ("election_timeout_ms=nan", "must be an integer"), ("heartbeat_ms=1e999", "an integer"),
+    ("eletion_timeout_ms=3", "did you mean 'election_timeout_ms'"), ("novalue", "KEY=VALUE")])
+def test_bad_db_opts_name_the_pair(item, needle):
+    with pytest.raises(BadInput, match=needle) as info:
+        parse_db_opts("heliosdb", [item])
+    assert item in str(info.value) and "\n" not in str(info.value)
+
+
+def test_unknown_database_is_refused_with_the_choices():
+    with pytest.raises(BadInput, match="unknown database.*heliosdb"):
+        parse_db_opts("helios", [])
 
 
 @pytest.mark.parametrize("n", [3, 5])

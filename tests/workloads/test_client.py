@@ -1,11 +1,11 @@
-"""The workload client over real TCP: outcome classification, redirects, timeouts (STYLE.md 5)."""
+"""The heliosdb wire client over real TCP: outcome classification, redirects, timeouts (STYLE.md 5)."""
 
 import asyncio
 import socket
 
 from fakenode import FakeNode
 
-from workloads import Client
+from harness.db.heliosdb_client import HeliosClient, WireClient as Client
 
 
 def run(coro):
@@ -32,12 +32,13 @@ async def with_nodes(nodes, body):
 
 def test_ok_reply_carries_node_lsn_and_term():
     async def body(addrs):
-        c = Client(addrs, "n1")
-        out = await c.call({"op": "put", "key": "k", "value": 3})
+        c = HeliosClient("register", addrs, "n1")
+        out = await c.invoke({"f": "write", "key": "k", "value": 3})
         await c.close()
         return out
     out = run(with_nodes([FakeNode()], body))
     assert out.type == "ok" and out.fields() == {"node": "n1", "lsn": 1, "term": 1}
+    assert out.value == 3
 
 
 def redirect_to(target):

@@ -7,6 +7,7 @@ import time
 from fakenode import FakeNode
 
 from checker import check_linearizable, check_rpo, parse_events
+from harness.db.heliosdb_client import connector
 from workloads import RegisterWorkload, SetWorkload, run_workload
 
 
@@ -21,11 +22,13 @@ def drive(workload, node, concurrency=4, rate=400, duration=0.6, op_timeout=0.3,
         addr = await node.start()
         try:
             started = time.monotonic()
-            counts = await run_workload(workload, {node.name: addr}, concurrency, rate, duration,
-                                        events.append, clock, seed=7, op_timeout=op_timeout)
+            connect = connector({node.name: addr}, workload.kind)
+            counts = await run_workload(workload, [node.name], connect, concurrency, rate,
+                                        duration, events.append, clock, seed=7,
+                                        op_timeout=op_timeout)
             elapsed = time.monotonic() - started
             if finals:
-                await workload.final_reads({node.name: addr}, events.append, clock, timeout=1)
+                await workload.final_reads([node.name], connect, events.append, clock, timeout=1)
             return counts, elapsed
         finally:
             await node.stop()
@@ -95,4 +98,32 @@ def test_set_workload_catches_a_node_that_forgets_an_acked_add():
 def test_bad_driver_arguments_are_rejected():
     import pytest
     with pytest.raises(ValueError, match="concurrency >= 1"):
-        asyncio.run(run_workload(RegisterWorkload(), {}, 0, 1, 1, print, time.monotonic_ns, 1))
+        asyncio.run(run_workload(RegisterWorkload(), [], None, 0, 1, 1, print,
+                                 time.monotonic_ns, 1))
+
+
+def test_a_client_that_raises_records_info_and_the_run_goes_on():
+    """A bug in a database's client must not end the run (issue 11): the op is info with
+    the error, the process is retired, and later ops still run."""
+    events = []
+    calls = {"n": 0}
+
+    class Flaky:
+        home = "n1"
+
+        async def invoke(self, op, follow=True, local=False):
+            calls["n"] += 1
+            if calls["n"] % 3 == 0:
+                raise RuntimeError("client bug")
+            from workloads import Outcome
+            return Outcome("ok", op["value"] if op["f"] != "read" else None, node="n1")
+
+        async def close(self):
+            pass
+
+    counts = asyncio.run(run_workload(SetWorkload(keys=1, read_ratio=0), ["n1"],
+                                      lambda home, timeout=1, max_hops=3: Flaky(), 2, 200, 0.3,
+                                      events.append, time.monotonic_ns, seed=1))
+    infos = [e for e in events if e["type"] == "info"]
+    assert counts["info"] == len(infos) >= 2 and counts["ok"] >= 2 * counts["info"] - 2
+    assert all(e["error"] == "client error: RuntimeError: client bug" for e in infos)

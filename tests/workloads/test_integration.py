@@ -14,7 +14,8 @@ import pytest
 
 from checker import (check_linearizable, check_perf, check_rpo, check_slas, check_split_brain,
                      map_node_events, parse_events)
-from workloads import Client, RegisterWorkload, SetWorkload, run_workload
+from harness.db.heliosdb_client import WireClient, connector
+from workloads import RegisterWorkload, SetWorkload, run_workload
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,7 +73,7 @@ def cluster(tmp_path, request):
 
 
 async def status(addr, node, timeout=0.5):
-    client = Client(addr, node, timeout=timeout, max_hops=0)
+    client = WireClient(addr, node, timeout=timeout, max_hops=0)
     try:
         out = await client.call({"op": "status"}, follow=False)
         return out.reply if out.type == "ok" else None
@@ -141,12 +142,13 @@ def run_case(cluster, workload, duration=4.0):
         sampler = asyncio.create_task(sample(cluster.addr, clock, states, stop))
         try:
             await asyncio.gather(
-                run_workload(workload, cluster.addr, 4, 150, duration, history.append, clock,
-                             seed=11, op_timeout=1.0),
+                run_workload(workload, list(cluster.addr), connector(cluster.addr, workload.kind),
+                             4, 150, duration, history.append, clock, seed=11, op_timeout=1.0),
                 chaos(cluster, leader, clock, history))
             await wait_leader(cluster.addr)
             await wait_converged(cluster.addr)
-            await workload.final_reads(cluster.addr, history.append, clock, timeout=2.0)
+            await workload.final_reads(list(cluster.addr), connector(cluster.addr, workload.kind),
+                                       history.append, clock, timeout=2.0)
             await asyncio.sleep(0.3)   # a few samples after the final reads
         finally:
             stop.set()
