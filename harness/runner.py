@@ -15,32 +15,31 @@ history, and exit 128+signal.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import random
 import shlex
 import signal
-import sys
 import time
-from dataclasses import asdict, dataclass, field
+import traceback
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 import nemesis
-from harness import analysis, cluster_state, report
+from harness import analysis, capabilities, cluster_state, report
 from harness.cases import Case, build_schedule, schedule_end
 from harness.control import close_all, connect_all
-from harness.db.heliosdb import HeliosDB
-from harness.errors import BadInput, HarnessError
+from harness.db import db_class, make_db, parse_db_opts
+from harness.errors import EXIT_HARNESS, HarnessError
 from harness.progress import Progress
+from harness.revival import RevivalWatcher
 from harness.sampler import StateSampler
 from harness.store import JsonlWriter, RunDir
 from workloads import make_workload, run_workload
 
-DB_OPTS = {"election_timeout_ms": int, "heartbeat_ms": int, "bug": str}
 DEFAULT_CONCURRENCY = 8
 LEADER_WAIT_S = 10.0
+REVIVAL_BOUND_S = 15.0   # a node brought back must answer status within this
 
 
 @dataclass
@@ -54,51 +53,41 @@ class RunOptions:
     rate: float | None = None
     seed: int = 0
     db: str = "heliosdb"
-    db_opts: dict = field(default_factory=dict)
+    db_opts: list = field(default_factory=list)     # --db-opt KEY=VALUE items, as given
     leave_running: bool = False
     store: Path = Path("store")
     argv: list[str] = field(default_factory=list)
     quiet: bool = False
 
 
-def parse_db_opts(items: list[str]) -> dict:
-    """KEY=VALUE pairs for the DB; `bug` may repeat. BadInput names the bad pair."""
-    out: dict = {"bugs": []}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or key not in DB_OPTS:
-            raise BadInput(f"--db-opt {item!r}: expected KEY=VALUE with KEY one of "
-                           f"{', '.join(DB_OPTS)}")
-        try:
-            parsed = DB_OPTS[key](value)
-        except ValueError:
-            raise BadInput(f"--db-opt {item!r}: {key} must be an integer") from None
-        if key == "bug":
-            out["bugs"].append(parsed)
-        else:
-            out[key] = parsed
-    return out
-
-
 class Run:
     """The state of one run in progress; `execute` drives it."""
 
     def __init__(self, opts: RunOptions):
+        """Validate everything that can be known before provisioning (schedule, database
+        options, capabilities); BadInput here leaves nothing behind, not even a run
+        directory, and `store/latest` does not move."""
         self.opts, self.case = opts, opts.case
+        self.nodes = [f"n{i}" for i in range(1, opts.nodes + 1)]
+        self.schedule = build_schedule(self.case, self.nodes, opts.seed, self.duration_hint())
+        self.duration = max(self.duration_hint(), schedule_end(self.schedule) + 2.0)
+        self.db_cls = db_class(opts.db)
+        self.db_options = parse_db_opts(opts.db, opts.db_opts, self.case.db,
+                                        source=f"case {self.case.source}: db")
+        capabilities.check(self.case, self.schedule, self.db_cls)
         self.t0 = time.monotonic_ns()
         self.wall_start = time.time()
         self.dir = RunDir(opts.store, self.case.id, opts.seed)
         self.history = JsonlWriter(self.dir.file("history.jsonl"))
         self.states = JsonlWriter(self.dir.file("states.jsonl"))
-        self.nodes = [f"n{i}" for i in range(1, opts.nodes + 1)]
-        self.schedule = build_schedule(self.case, self.nodes, opts.seed, self.duration_hint())
-        self.duration = max(self.duration_hint(), schedule_end(self.schedule) + 2.0)
         self.progress = Progress(self.case.id, self.duration, quiet=opts.quiet)
         self.meta: dict = {}
         self.cluster = None
         self.remotes: list = []
         self.guard = None
         self.db = None
+        self.revival = None
+        self.failures: list[dict] = []
 
     def duration_hint(self) -> float:
         return float(self.opts.time_limit or self.case.time_limit)
@@ -109,6 +98,15 @@ class Run:
     def record(self, event: dict) -> None:
         self.history.write(event)
         self.progress.on_event(event)
+        if self.revival is not None:
+            self.revival.observe(event)
+
+    def task_failed(self, task: str, exc: BaseException) -> None:
+        """A task of the run raised: note it (results.json lists it) and go on."""
+        failure = {"task": task, "error": f"{type(exc).__name__}: {exc}",
+                   "time": self.clock()}
+        self.failures.append(failure)
+        self.progress.say(f"{task} failed: {failure['error']} (the run goes on)")
 
     def write_meta(self, **extra) -> None:
         self.meta.update(extra)
@@ -120,7 +118,7 @@ class Run:
         o = self.opts
         self.write_meta(case=self.case.id, argv=o.argv, seed=o.seed, nodes=self.nodes,
                         backend=o.backend, wall_start=self.wall_start, duration_s=self.duration,
-                        db={"name": o.db, **o.db_opts}, started=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                        db={"name": o.db, **self.db_options}, started=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                         replay=replay_command(o, self.case.source))
         nemesis.write_schedule(self.dir.path, self.schedule)
 
@@ -132,8 +130,9 @@ def replay_command(o: RunOptions, source: str) -> str:
                         ("--rate", o.rate)):
         if value is not None:
             argv += [flag, f"{value:g}"]
-    argv += [x for k, v in o.db_opts.items() if k != "bugs" for x in ("--db-opt", f"{k}={v}")]
-    argv += [x for bug in o.db_opts.get("bugs", ()) for x in ("--db-opt", f"bug={bug}")]
+    if o.db != "heliosdb":
+        argv += ["--db", o.db]
+    argv += [x for item in o.db_opts for x in ("--db-opt", item)]
     return " ".join(shlex.quote(a) for a in argv)
 
 
@@ -144,6 +143,7 @@ async def execute(opts: RunOptions) -> dict:
     run.progress.say(f"run directory {run.dir.path}")
     guard = _Interrupts(asyncio.current_task())
     run.guard = guard
+    failure = None
     try:
         guard.install()
         try:
@@ -151,6 +151,8 @@ async def execute(opts: RunOptions) -> dict:
         except asyncio.CancelledError:
             if not guard.received:
                 raise
+        except Exception as exc:     # kept: results.json says what happened, history stays
+            failure = exc
     finally:
         guard.remove()
         run.progress.stop()
@@ -162,11 +164,34 @@ async def execute(opts: RunOptions) -> dict:
         return {"case": run.case.id, "run_dir": str(run.dir.path), "valid": "unknown",
                 "nodes": run.nodes, "seed": opts.seed, "interrupted": interrupted,
                 "exit_code": 128 + guard.received[0], "checks": {}}
+    if failure is not None and "workload_start_ns" not in run.meta:
+        _note_failure(run, failure)          # nothing ran: no verdict to give
+        raise failure if isinstance(failure, HarnessError) else HarnessError(
+            f"{type(failure).__name__}: {failure} (traceback in {run.dir.path}/harness-error.log)")
     run.progress.say("checking the history")
     results = analysis.analyze(run.dir.path)
+    results["task_failures"] = run.failures
+    if failure is not None:
+        results["harness_error"] = _note_failure(run, failure)
+        if results["valid"] is not False:    # a violation found before the failure stands
+            results["valid"], results["exit_code"] = "unknown", EXIT_HARNESS
     run.dir.write_json("results.json", results)
     (run.dir.path / "report.txt").write_text("\n".join(report.summary_lines(results)) + "\n")
     return results
+
+
+def _note_failure(run: Run, exc: BaseException) -> str:
+    """Keep the traceback in the run directory and a results.json saying why; the reason."""
+    reason = f"{type(exc).__name__}: {exc}"
+    (run.dir.path / "harness-error.log").write_text(
+        "".join(traceback.format_exception(exc)))
+    if not (run.dir.path / "results.json").exists():
+        run.dir.write_json("results.json", {
+            "case": run.case.id, "run_dir": str(run.dir.path), "valid": "unknown",
+            "exit_code": getattr(exc, "exit_code", EXIT_HARNESS), "nodes": run.nodes,
+            "seed": run.opts.seed, "harness_error": reason, "task_failures": run.failures,
+            "checks": {}})
+    return reason
 
 
 class _Interrupts:
@@ -207,11 +232,7 @@ async def _provision_and_test(run: Run) -> None:
         run.cluster = await cluster_state.provision(
             opts.backend, opts.nodes, run.dir.path, inventory=opts.inventory,
             progress=run.progress.say)
-        db = HeliosDB(run.cluster.hosts, bugs=tuple(opts.db_opts.get("bugs", ())),
-                      election_timeout_ms=opts.db_opts.get(
-                          "election_timeout_ms", run.case.db.get("election_timeout_ms", 1000)),
-                      heartbeat_ms=opts.db_opts.get("heartbeat_ms",
-                                                    run.case.db.get("heartbeat_ms", 100)))
+        db = make_db(opts.db, run.cluster.hosts, run.db_options)
         run.db = db
         run.cluster.db = db.describe()
         cluster_state.write_record(run.cluster, opts.store)
@@ -231,18 +252,19 @@ async def _test(run: Run, db) -> None:
     nem = nemesis.Nemesis({r.host.name: r for r in run.remotes}, nemesis.Ledger(run.dir.path),
                           record=run.record, clock=run.clock, db=db)
     await nemesis.validate(nem, run.schedule)
-    addrs = {h.name: (h.address, db.port) for h in run.cluster.hosts}
+    run.revival = RevivalWatcher(db, {r.host.name: r for r in run.remotes}, run.record, run.clock,
+                                 bound_s=REVIVAL_BOUND_S)
     loads = _workloads(run)
     async with asyncio.TaskGroup() as tg:
-        sampling = tg.create_task(sampler.run())
-        ticking = tg.create_task(_tick(run, sampler))
+        sampling = tg.create_task(guarded(run, "state sampler", sampler.run()))
+        ticking = tg.create_task(guarded(run, "progress", _tick(run, sampler)))
         try:
             run.progress.phase = "workload + nemesis"
             run.progress.start()
             run.write_meta(workload_start_ns=run.clock())
             try:
                 async with nemesis.nemesis_session(nem):
-                    await _drive(run, nem, sampler, loads, addrs)
+                    await _drive(run, nem, sampler, loads)
             except nemesis.Interrupted as exc:
                 run.guard.note(exc.signum)   # healed already; skip recovery and final reads
                 return
@@ -253,8 +275,10 @@ async def _test(run: Run, db) -> None:
             await _await_recovery(run, sampler)
             run.progress.phase = "final reads"
             for load, record in loads:
-                await load.final_reads(addrs, record, run.clock)
+                await guarded(run, f"{load.name} final reads", load.final_reads(
+                    run.nodes, db.connect(load.kind), record, run.clock))
             run.write_meta(final_reads_done_ns=run.clock())
+            await run.revival.drain()
         finally:
             run.progress.stop()
             sampling.cancel()
@@ -278,7 +302,7 @@ def _workloads(run: Run) -> list:
     return out
 
 
-async def _drive(run: Run, nem, sampler, loads, addrs) -> None:
+async def _drive(run: Run, nem, sampler, loads) -> None:
     opts = run.opts
     total_c = opts.concurrency
     async with asyncio.TaskGroup() as tg:
@@ -286,9 +310,11 @@ async def _drive(run: Run, nem, sampler, loads, addrs) -> None:
             share = (max(1, total_c // len(loads)) if total_c
                      else spec.get("concurrency", DEFAULT_CONCURRENCY))
             rate = (opts.rate / len(loads) if opts.rate else spec.get("rate", 0))
-            tg.create_task(run_workload(load, addrs, share, rate, run.duration, record,
-                                        run.clock, seed=opts.seed * 1000 + i))
-        tg.create_task(_run_timeline(run, nem, run.schedule, sampler))
+            tg.create_task(guarded(run, f"{load.name} workload", run_workload(
+                load, run.nodes, run.db.connect(load.kind), share, rate, run.duration, record,
+                run.clock, seed=opts.seed * 1000 + i)))
+        tg.create_task(guarded(run, "nemesis timeline",
+                               _run_timeline(run, nem, run.schedule, sampler)))
 
 
 async def _run_timeline(run: Run, nem, schedule, sampler) -> None:
@@ -317,6 +343,18 @@ async def _run_timeline(run: Run, nem, schedule, sampler) -> None:
     async with asyncio.TaskGroup() as tg:
         for step in schedule.steps:
             tg.create_task(one(step))
+
+
+async def guarded(run: Run, task: str, coro):
+    """Await `coro`; an exception (not a cancellation) is noted on the run, not raised, so
+    no task of a run can end it with 255 and throw the history's evidence away."""
+    try:
+        return await coro
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        run.task_failed(task, exc)
+        return None
 
 
 async def _tick(run: Run, sampler) -> None:

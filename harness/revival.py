@@ -1,0 +1,89 @@
+"""Did the database come back? A watcher over the nemesis's own events (layer: harness).
+
+The nemesis verifies that the network heals; this verifies that the process
+does. After every fault that brings a process back (the end of a kill or a
+pause, a restart, the final heal), the watcher polls the database's status
+on those nodes until each answers, for at most `bound_s` seconds. A node
+that does not come back is recorded in the history as a nemesis `info`
+event with f "revive", `ok: false`, how long it was given, and the last
+lines of its log, and is kept in `findings`; the `revival` checker turns
+such events into a failed verdict, so a database that refuses to restart
+ends the run with exit 1 and the evidence in the report, never 255.
+
+Nodes that had a disk fault injected (bitflip, truncate) are not expected
+to come back: refusing to start on a corrupted WAL is correct behaviour.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+BRINGS_BACK = ("kill", "pause")          # ended by start / resume
+DISK_FAULTS = ("bitflip", "truncate")
+POLL_S = 0.1
+
+
+class RevivalWatcher:
+    def __init__(self, db, remotes: dict, record, clock, bound_s: float = 15.0):
+        self.db, self.remotes, self.record, self.clock = db, remotes, record, clock
+        self.bound_s = bound_s
+        self.down: dict[str, str] = {}       # fault id -> "kill"/"pause" for open faults
+        self.nodes_of: dict[str, list] = {}  # fault id -> nodes
+        self.corrupted: set[str] = set()
+        self.findings: list[dict] = []
+        self.tasks: set[asyncio.Task] = set()
+
+    def observe(self, event: dict) -> None:
+        """Feed every history event; starts checks for nemesis events that revive nodes."""
+        if event.get("process") != "nemesis" or event.get("type") != "info":
+            return
+        f, value = event.get("f"), event.get("value") or {}
+        if not isinstance(value, dict) or value.get("error"):
+            return
+        if f in BRINGS_BACK and "fault" in value:
+            self.down[value["fault"]] = f
+            self.nodes_of[value["fault"]] = list(value.get("nodes", []))
+        elif f in DISK_FAULTS and value.get("node"):
+            self.corrupted.add(value["node"])
+        elif f == "restart":
+            self._check(value.get("nodes", []), "restart")
+        elif f == "heal" and value.get("fault") in self.down:
+            fault = value["fault"]
+            self._check(self.nodes_of.pop(fault, []), f"end of {self.down.pop(fault)}")
+        elif f == "heal" and value.get("fault") == "all":
+            for fault in list(self.down):
+                self._check(self.nodes_of.pop(fault, []), f"heal of {self.down.pop(fault)}")
+
+    def _check(self, nodes, cause: str) -> None:
+        for node in nodes:
+            if node in self.remotes and node not in self.corrupted:
+                task = asyncio.get_running_loop().create_task(self._wait(node, cause))
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
+
+    async def _wait(self, node: str, cause: str) -> None:
+        remote = self.remotes[node]
+        started = self.clock()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.bound_s
+        while loop.time() < deadline:
+            try:
+                if await self.db.status(remote.host, 1.0) is not None:
+                    return
+            except Exception:   # a status that raises is a node that does not answer
+                pass
+            await asyncio.sleep(POLL_S)
+        try:
+            tail = await asyncio.wait_for(self.db.node_log_tail(remote, 5), 10)
+        except Exception as exc:
+            tail = f"(log not readable: {type(exc).__name__}: {exc})"
+        value = {"node": node, "ok": False, "after": cause, "since_ns": started,
+                 "bound_s": self.bound_s, "log_tail": tail}
+        self.findings.append(value)
+        self.record({"process": "nemesis", "type": "info", "f": "revive", "value": value,
+                     "time": self.clock()})
+
+    async def drain(self) -> None:
+        """Wait for the checks in flight (each is bounded by bound_s + 10 s)."""
+        while self.tasks:
+            await asyncio.gather(*list(self.tasks), return_exceptions=True)
