@@ -1,5 +1,6 @@
 """Entry point: `python -m emulator --id n1 --listen HOST:PORT --peers n1=HOST:PORT,... --data DIR`
-(layer: emulator shell).
+(layer: emulator shell); `python -m emulator restore|verify ...` are the offline backup
+repository commands of `emulator.restore`.
 
 Start-up problems (bad flags, a data directory of another cluster, an unusable
 listen address, a corrupt WAL or snapshot) print one line on stderr and exit
@@ -31,9 +32,13 @@ def _setup_logging(node_id: str, clock: Clock) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("restore", "verify"):
+        from .restore import main as repo_main  # offline backup-repository commands
+        return repo_main(argv)
     clock = Clock()
     try:
-        opts = parse(sys.argv[1:] if argv is None else argv)
+        opts = parse(argv)
         claim_data_dir(opts)
         clock.attach(opts.data)
         _setup_logging(opts.id, clock)

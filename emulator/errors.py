@@ -36,6 +36,28 @@ REGISTRY: dict[str, ErrorCode] = {e.code: e for e in (
               "cas: the key's current value (in `value`) is not `from`. Nothing was written."),
     ErrorCode("wrong_type", True,
               "append: the key holds a value that is not a list. Nothing was written."),
+    ErrorCode("backup_busy", True,
+              "backup: `--backup-max-concurrent` backups are already running on this node. "
+              "No backup was started; retry later."),
+    ErrorCode("backup_not_found", True,
+              "backup/verify: the `parent` or `backup` id names no valid backup in this node's "
+              "repository (or there is none to be the parent). Nothing was written."),
+    ErrorCode("backup_empty", True,
+              "backup: no committed record after the parent's `end_lsn` yet, so an incremental "
+              "would be empty. Nothing was written."),
+    ErrorCode("backup_range", True,
+              "backup: this node cannot produce the records after the parent (its applied LSN "
+              "is behind the parent's end, or its archive has a gap there). Nothing was "
+              "written; take a full backup."),
+    ErrorCode("backup_failed", True,
+              "backup: an I/O error while writing; the partial backup was removed, nothing is "
+              "listed."),
+    ErrorCode("target_out_of_range", True,
+              "restore: the target LSN or time is outside what the repository can restore "
+              "(`restorable` gives the ranges). Nothing was restored."),
+    ErrorCode("backup_corrupt", True,
+              "restore: a manifest, chunk or archive segment the restore needs fails its "
+              "checksum or lacks a record (`message` names it). Nothing was restored."),
     ErrorCode("leadership_lost", False,
               "The node stopped being leader while the operation was in flight; it may still "
               "commit under the new leader."),

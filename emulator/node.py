@@ -21,6 +21,7 @@ import json
 import logging
 
 from . import snapshot as snapfile
+from .archive import Archiver
 from .errors import NodeError, StartupError
 from .events import EventLog
 from .options import CORE_BUGS
@@ -37,6 +38,9 @@ class Node:
         self.opts, self.clock = opts, clock
         self.events = EventLog(opts.data, opts.id, clock)
         self.kv = KV()
+        self.archive = Archiver(opts.backup_dir, opts.id, clock)
+        self.applied_ts: float | None = self.archive.last_ts or None
+        self.last_ts, self._ts_term = self.archive.last_ts, -1
         self.wal = Wal(opts.data, buffered="no-fsync" in opts.bugs)
         self.core = self._recover(rng)
         self.links: dict = {}
@@ -100,11 +104,21 @@ class Node:
         if fut.done():
             return
         try:
-            index = self.core.propose(data)
+            index = self.core.propose(self._stamped(data))
         except NotLeader as e:
             fut.set_exception(self.not_leader(e.leader))
             return
         self.pending[index] = (rid, cmd, fut)
+
+    def _stamped(self, data: bytes) -> bytes:
+        """The command with `ts`: this leader's wall clock as it appends the entry (after the
+        client's request, before its ack), kept strictly increasing along the log so a
+        point-in-time target cuts the log at one place. Every replica archives the same ts."""
+        if self._ts_term != self.core.term:
+            self._ts_term = self.core.term
+            self.last_ts = max(self.last_ts, self.applied_ts or 0.0, _tail_ts(self.wal.entries))
+        self.last_ts = max(round(self.clock.wall(), 6), round(self.last_ts + 1e-6, 6))
+        return json.dumps({**json.loads(data), "ts": self.last_ts}, separators=(",", ":")).encode()
 
     def _in_read(self, ctx: int, key, fut: asyncio.Future) -> None:
         if fut.done():
@@ -184,6 +198,9 @@ class Node:
             except NodeError as err:
                 result = err
         self.applied, self.applied_term = e.index, e.term
+        ts = cmd.get("ts") if cmd else None
+        self.applied_ts = ts if ts is not None else self.applied_ts
+        self.archive.add(e.index, e.term, ts, cmd)
         entry = self.pending.pop(e.index, None)
         if entry is None:
             return
@@ -250,6 +267,7 @@ class Node:
     async def _maybe_snapshot(self) -> None:
         if self.applied - self.snap_index < self.opts.snapshot_every:
             return
+        await self.archive.flush()  # never compact a record out of the WAL before it is archived
         snap = Snapshot(index=self.applied, term=self.applied_term, data=self.kv.dump())
         await asyncio.to_thread(snapfile.save, self.opts.data, snap)
         await asyncio.to_thread(self.wal.compact, snap.index)
@@ -260,6 +278,15 @@ class Node:
     def shutdown(self) -> None:
         for index in list(self.pending):
             self._fail_pending(index, "shutting_down", f"node {self.opts.id} is stopping")
+        self.archive.flush_now()
         self.wal.close()
         self.events.write("stopped", self.core.term)
         self.events.close()
+
+
+def _tail_ts(entries) -> float:
+    """The `ts` of the last command in `entries` (0.0 if none has one)."""
+    for e in reversed(entries):
+        if e.data is not None:
+            return json.loads(e.data).get("ts") or 0.0
+    return 0.0

@@ -15,6 +15,7 @@ from .errors import StartupError
 
 SHELL_BUGS = ("stale-read", "early-ack", "no-fsync")
 CORE_BUGS = ("vote-twice", "lease-no-check-quorum")
+BACKUP_BUGS = ("incr-drop-boundary", "pitr-off-by-one", "backup-torn-cut")
 IDENTITY_FILE = "cluster.json"
 
 
@@ -29,6 +30,10 @@ class Options:
     snapshot_every: int
     request_timeout_ms: int
     bugs: frozenset[str]
+    backup_dir: str = ""
+    backup_chunk_size: int = 4 << 20
+    backup_max_concurrent: int = 2
+    archive_interval_ms: int = 200
 
     @property
     def cluster_id(self) -> str:
@@ -73,7 +78,16 @@ def _parser() -> _Parser:
     p.add_argument("--snapshot-every", type=int, default=10000,
                    help="snapshot and compact the log every N applied entries")
     p.add_argument("--request-timeout-ms", type=int, default=5000)
-    p.add_argument("--bug", action="append", default=[], choices=SHELL_BUGS + CORE_BUGS,
+    p.add_argument("--backup-dir", default=None,
+                   help="backup repository (default: DATA's sibling directory DATA-backups)")
+    p.add_argument("--backup-chunk-size", type=int, default=4 << 20,
+                   help="bytes per backup chunk file")
+    p.add_argument("--backup-max-concurrent", type=int, default=2,
+                   help="backups running at once on this node; more are refused (backup_busy)")
+    p.add_argument("--archive-interval-ms", type=int, default=200,
+                   help="seal archived log records into a segment at least this often")
+    p.add_argument("--bug", action="append", default=[],
+                   choices=SHELL_BUGS + CORE_BUGS + BACKUP_BUGS,
                    help="enable a planted bug (repeatable)")
     return p
 
@@ -90,13 +104,25 @@ def parse(argv: list[str]) -> Options:
         raise StartupError(f"--election-timeout-ms {a.election_timeout_ms} must be at least "
                            f"three times --heartbeat-ms {a.heartbeat_ms}")
     for flag, v in (("--snapshot-every", a.snapshot_every),
-                    ("--request-timeout-ms", a.request_timeout_ms)):
+                    ("--request-timeout-ms", a.request_timeout_ms),
+                    ("--backup-chunk-size", a.backup_chunk_size),
+                    ("--backup-max-concurrent", a.backup_max_concurrent),
+                    ("--archive-interval-ms", a.archive_interval_ms)):
         if v < 1:
             raise StartupError(f"{flag} {v} must be a positive integer")
     return Options(id=a.id, listen=parse_addr(a.listen, "--listen"), peers=peers, data=a.data,
                    election_timeout_ms=a.election_timeout_ms, heartbeat_ms=a.heartbeat_ms,
                    snapshot_every=a.snapshot_every, request_timeout_ms=a.request_timeout_ms,
-                   bugs=frozenset(a.bug))
+                   bugs=frozenset(a.bug), backup_dir=a.backup_dir or default_backup_dir(a.data),
+                   backup_chunk_size=a.backup_chunk_size,
+                   backup_max_concurrent=a.backup_max_concurrent,
+                   archive_interval_ms=a.archive_interval_ms)
+
+
+def default_backup_dir(data: str) -> str:
+    """DATA's sibling `DATA-backups`: it survives wiping the data directory."""
+    data = os.path.abspath(data)
+    return os.path.join(os.path.dirname(data), os.path.basename(data) + "-backups")
 
 
 def claim_data_dir(opts: Options) -> None:
@@ -106,6 +132,11 @@ def claim_data_dir(opts: Options) -> None:
         os.makedirs(opts.data, exist_ok=True)
     except OSError as e:
         raise StartupError(f"--data {opts.data!r}: cannot create: {e.strerror}") from None
+    try:
+        os.makedirs(opts.backup_dir, exist_ok=True)
+    except OSError as e:
+        raise StartupError(f"--backup-dir {opts.backup_dir!r}: cannot create: {e.strerror}; "
+                           f"name a writable directory") from None
     path = os.path.join(opts.data, IDENTITY_FILE)
     mine = {"cluster": opts.cluster_id, "node": opts.id}
     try:

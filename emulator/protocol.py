@@ -23,6 +23,12 @@ REQUEST_FIELDS: dict[str, tuple[str, ...]] = {
     "append": ("key", "value"),
     "status": (),
     "set_clock_offset": ("offset_ms",),
+    # backups (emulator.backup): further fields are checked there
+    "backup": ("kind",),
+    "list": (),
+    "verify": (),
+    "archive_flush": (),
+    "load": ("bytes",),
 }
 WRITE_OPS = frozenset({"put", "cas", "append"})
 

@@ -68,7 +68,17 @@ class Server:
         tasks.append(tg.create_task(self.node.drive()))
         if "no-fsync" in self.opts.bugs:
             tasks.append(tg.create_task(self._flush_buffer()))
+        tasks.append(tg.create_task(self._archive()))
         return tasks
+
+    async def _archive(self) -> None:
+        """Seal applied records into the WAL archive every --archive-interval-ms."""
+        while True:
+            await asyncio.sleep(self.opts.archive_interval_ms / 1000)
+            try:
+                await self.node.archive.flush()
+            except OSError as e:
+                log.error("WAL archive %s: cannot seal a segment: %s", self.opts.backup_dir, e)
 
     async def _tick(self) -> None:
         interval = self.opts.heartbeat_ms / 2000

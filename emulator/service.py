@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import logging
 import os
 
+from .backup import BackupService
 from .errors import NodeError
 from .protocol import WRITE_OPS, command, parse_request
 from .raft._types import Role
@@ -33,6 +35,7 @@ class Service:
         self.ids = itertools.count(1)
         self.boot = os.urandom(4).hex()  # request ids stay unique across restarts
         self.timeout = node.opts.request_timeout_ms / 1000
+        self.backups = BackupService(node)
 
     async def handle(self, line: bytes) -> dict:
         me = {"node": self.node.opts.id}
@@ -79,6 +82,29 @@ class Service:
         node.post(("read", next(self.ids), req["key"], fut))
         return await self._await(fut, "read")
 
+    async def _op_backup(self, req: dict) -> dict:
+        return await self.backups.backup(req)
+
+    async def _op_list(self, req: dict) -> dict:
+        return await self.backups.list(req)
+
+    async def _op_verify(self, req: dict) -> dict:
+        return await self.backups.verify(req)
+
+    async def _op_archive_flush(self, req: dict) -> dict:
+        return await self.backups.archive_flush(req)
+
+    async def _op_load(self, req: dict) -> dict:
+        return await self.backups.load(req, self._propose)
+
+    async def _propose(self, cmd: dict) -> dict:
+        """Put one command (without rid) through the log; its reply once applied."""
+        rid = f"{self.node.opts.id}-{self.boot}-{next(self.ids)}"
+        data = json.dumps({"rid": rid, **cmd}, separators=(",", ":")).encode()
+        fut = asyncio.get_running_loop().create_future()
+        self.node.post(("propose", data, rid, {"rid": rid, **cmd}, fut))
+        return await self._await(fut, f"{cmd['op']} {rid}")
+
     async def _op_status(self, req: dict) -> dict:
         return status(self.node)
 
@@ -105,4 +131,5 @@ def status(node) -> dict:
         "members": sorted(node.opts.peers), "clock_offset_ms": node.clock.offset_ms,
         "wall_clock": node.clock.wall(), "bugs": sorted(node.opts.bugs),
         "peers_connected": sorted(p for p, link in node.links.items() if link.connected),
+        "archived_lsn": node.archive.archived_lsn, "applied_ts": node.applied_ts,
     }

@@ -77,6 +77,17 @@ class KV:
             self.data[_k(cmd["key"])] = new
         return {"value": new}
 
+    def _load(self, cmd: dict, write: bool) -> dict:
+        """Bulk fill (the `load` request): keys PREFIX+str(i) for i in [start, start+count),
+        each set to `value_size` hex characters derived from blake3, the same on every replica."""
+        size, start, count = cmd["value_size"], cmd["start"], cmd["count"]
+        seed = f"{cmd['prefix']}|{start}|{count}|{size}".encode()
+        pool = blake3.blake3(seed).digest(length=(count * size + 1) // 2).hex()
+        if write:
+            for n in range(count):
+                self.data[_k(f"{cmd['prefix']}{start + n}")] = pool[n * size:(n + 1) * size]
+        return {}
+
     def dump(self) -> bytes:
         return json.dumps(self.data, separators=(",", ":"), sort_keys=True).encode()
 
