@@ -18,25 +18,21 @@ from __future__ import annotations
 
 import math
 
+from checker._api import Checker, RunContext
 from checker._history import parse_events
-from checker.runlog import client_events, fault_timeline
+from checker.runlog import client_events
 
 NS = 1e9
 PHASES = ("before", "faults", "after")
 
 
-def check_perf(history_events, min_availability=None) -> dict:
-    """{"valid", "overall": stats, "phases": {phase: stats}, "fault_window": [start, end]}."""
-    try:
-        return _check(list(history_events), min_availability)
-    except Exception as exc:  # a crashing checker must never say valid
-        return {"checker": "perf", "valid": "unknown", "error": f"{type(exc).__name__}: {exc}"}
-
-
-def _check(events, min_availability) -> dict:
+def check(history: list, ctx: RunContext) -> dict:
+    """{"valid", "overall": stats, "phases": {phase: stats}, "fault_window": [start, end]}.
+    ctx.options["min_availability"] (0..1), when given, is the floor every phase must meet."""
+    events, min_availability = history, ctx.options.get("min_availability")
     cev = client_events(events)
     ops = [op for op in (parse_events(cev).ops if cev else []) if op.process != "final"]
-    faults = fault_timeline(events)
+    faults = ctx.fault_timeline(events)
     end_of_run = max((e["time"] for e in events if isinstance(e.get("time"), int)), default=0)
     window = fault_window(faults, end_of_run)
     groups = {p: [] for p in PHASES}
@@ -48,10 +44,23 @@ def _check(events, min_availability) -> dict:
     low = [p for p, s in phases.items() if min_availability is not None and s["ops"]
            and s["availability"] < min_availability]
     valid = "unknown" if not ops else (False if low else True)
-    return {"checker": "perf", "valid": valid, "overall": overall, "phases": phases,
-            "fault_window": list(window) if window else None,
-            "errors": [f"{p}: availability {phases[p]['availability']:.3f} < "
-                       f"{min_availability}" for p in low]}
+    result = {"checker": "perf", "valid": valid, "overall": overall, "phases": phases,
+              "fault_window": list(window) if window else None,
+              "errors": [f"{p}: availability {phases[p]['availability']:.3f} < "
+                         f"{min_availability}" for p in low]}
+    result["summary"] = summary(result)
+    return result
+
+
+def summary(result: dict) -> str:
+    o = result["overall"]
+    lat = o["latency_ms"]
+    return (f"{o['ops']} ops, ok {o['ok']} / fail {o['fail']} / info {o['info']}, "
+            f"{o['ops_per_s'] or 0:.0f} ops/s, latency p50 {_ms(lat['p50'])} p99 {_ms(lat['p99'])}")
+
+
+def _ms(v) -> str:
+    return "-" if v is None else f"{v:.1f} ms"
 
 
 def fault_window(faults, end_of_run):
@@ -101,3 +110,7 @@ def stats(ops, start, end) -> dict:
                            "avg": sum(lat) / len(lat) if lat else None,
                            "p50": percentile(lat, 50), "p95": percentile(lat, 95),
                            "p99": percentile(lat, 99), "max": lat[-1] if lat else None}}
+
+
+CHECKER = Checker("perf", "run", check,
+                  "throughput, availability and latency of client ops before, during and after faults")

@@ -24,24 +24,19 @@ from __future__ import annotations
 
 from collections import Counter
 
+from checker._api import Checker, RunContext, merge_verdicts
 from checker._history import parse_events
-from checker.runlog import StateIndex, active_faults, client_events, fault_timeline
+from checker.runlog import StateIndex, active_faults, client_events
 
 FINAL = "final"
 LINEARIZABLE = "linearizable"
 
 
-def check_rpo(history_events, states=(), nodes=None) -> dict:
-    """Verdict on lost acknowledged adds; `nodes` lists the nodes whose local final reads
-    must exist (default: every node named in final reads or state samples).
-    A crash inside the checker yields valid "unknown" with the error."""
-    try:
-        return _check(list(history_events), list(states), nodes)
-    except Exception as exc:  # a crashing checker must never say valid
-        return {"checker": "rpo", "valid": "unknown", "error": f"{type(exc).__name__}: {exc}"}
-
-
-def _check(events, states, nodes) -> dict:
+def check(history: list, ctx: RunContext) -> dict:
+    """Verdict on lost acknowledged adds of one set workload. `ctx.nodes` lists the nodes
+    whose local final reads must exist (None: every node named in final reads or state
+    samples); ctx.states and the fault timeline feed the forensics of lost adds."""
+    events, states, nodes = history, list(ctx.states), ctx.nodes
     ops = parse_events(client_events(events)).ops
     adds = [op for op in ops if op.f == "add" and op.process != FINAL]
     finals = [op for op in ops if op.process == FINAL and op.f == "read"]
@@ -51,8 +46,10 @@ def _check(events, states, nodes) -> dict:
         nodes = sorted({t for t, _ in reads if t != LINEARIZABLE}
                        | {s["node"] for s in states if "node" in s}, key=str)
     targets = {t: _check_target(t, attempts, reads) for t in [*nodes, LINEARIZABLE]}
-    lost = _lost_forensics(targets, attempts, events, states)
-    return _summary(attempts, targets, lost)
+    lost = _lost_forensics(targets, attempts, ctx.fault_timeline(events), states)
+    result = _summary(attempts, targets, lost)
+    result["summary"] = summary(result)
+    return result
 
 
 def _attempts(adds) -> dict:
@@ -110,12 +107,12 @@ def _compare(res, key, tried, read_values):
             res["duplicated"].append({"key": key, "value": value, "times": n})
 
 
-def _lost_forensics(targets, attempts, events, states) -> list:
+def _lost_forensics(targets, attempts, faults, states) -> list:
     missing: dict = {}
     for target, res in targets.items():
         for item in res["lost"]:
             missing.setdefault((item["key"], item["value"]), []).append(target)
-    index, faults = StateIndex(states), fault_timeline(events)
+    index = StateIndex(states)
     out = []
     for (key, value), where in sorted(missing.items(), key=lambda kv: str(kv[0])):
         op = attempts[key][value]
@@ -133,8 +130,7 @@ def _lost_forensics(targets, attempts, events, states) -> list:
 def _summary(attempts, targets, lost) -> dict:
     all_ops = [op for tried in attempts.values() for op in tried.values()]
     kinds = Counter(op.type for op in all_ops)
-    verdicts = [r["valid"] for r in targets.values()]
-    valid = False if False in verdicts else ("unknown" if "unknown" in verdicts else True)
+    valid = merge_verdicts(r["valid"] for r in targets.values())
     errors = [f"{t}: {len(r['lost'])} acknowledged add(s) lost" for t, r in targets.items()
               if r["lost"]]
     if valid is True and kinds["ok"] == 0:
@@ -159,3 +155,13 @@ def _union(targets) -> dict:
         out[kind] = [{"key": k, "value": v, "on": on}
                      for (k, v), on in sorted(seen.items(), key=lambda kv: str(kv[0]))]
     return out
+
+
+def summary(result: dict) -> str:
+    c = result["counts"]
+    return (f"{c['acknowledged']} acknowledged adds, {c['lost']} lost, "
+            f"{c['indeterminate']} indeterminate")
+
+
+CHECKER = Checker("rpo", "workload", check,
+                  "no acknowledged add of a set workload is missing from any replica's final read")

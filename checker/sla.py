@@ -1,9 +1,12 @@
-"""Failover timing SLAs measured per fault episode, compared with thresholds (layer: checker).
+"""Failover timing SLAs measured per fault episode, compared with the case's thresholds
+(layer: checker).
 
 Inputs (formats in checker.runlog): history events (client ops, nemesis events),
-state samples, node events on the run clock. All measures are in seconds on
-the control node's clock, from the moment a fault took effect (the nemesis
-`info` time, t0).
+ctx.states (state samples), ctx.node_events (node events on the run clock),
+ctx.thresholds (the case's `sla:` mapping, metric -> seconds; the figures live with
+the cases, none here), ctx.required (metrics that must be measured). All measures are
+in seconds on the control node's clock, from the moment a fault took effect (the
+nemesis `info` time, t0).
 
 A *leader episode* is a fault that hit the node leading at t0 (leader L, term T):
 a kill or pause naming L, or a partition leaving L without a majority. It lasts
@@ -23,67 +26,69 @@ Per killed node (any kill that was later undone by start):
   leader's commit index at that moment.
 And split_brain_detect_s: the isolated leader's step-down time (checker.splitbrain).
 
-A metric is reported as {"name", "measured" (max, s), "median", "episodes", "missed",
-"threshold", "pass"}: pass None when nothing was measured (never a pass of 0),
-False when it exceeded the threshold or never happened in some episode.
+A metric is reported as {"name", "measured", "median", "episodes", "missed",
+"threshold", "pass"}. measured: the worst episode in seconds, "never" when some
+episode never completed it, None when there was no episode. pass: None when nothing
+was measured (never a pass of 0) or the case sets no threshold; False when it exceeded
+the threshold or never happened in some episode. Election and RTO (ALWAYS_JUDGED)
+that never complete fail even when the case sets no threshold for them: a cluster
+that elects no leader after a fault has failed over to nothing.
 """
 
 from __future__ import annotations
 
 import statistics
 
+from checker._api import Checker, RunContext, merge_verdicts
 from checker._history import parse_events
-from checker.runlog import StateIndex, client_events, fault_timeline
+from checker.runlog import StateIndex, client_events
 from checker.splitbrain import (READS, cluster_nodes, leader_at, leader_isolated,
                                 step_down_episodes)
 
 NS = 1e9
+NEVER = "never"
 DETECT_KINDS = ("election_timeout", "became_candidate", "became_pre_candidate")
 METRICS = ("failure_detection_s", "leader_election_s", "client_redirect_s", "total_rto_s",
            "cascade_recovery_s_per_node", "split_brain_detect_s", "failback_s")
-SEED_THRESHOLDS = {"failure_detection_s": 10, "leader_election_s": 5, "client_redirect_s": 10,
-                   "total_rto_s": 60, "cascade_recovery_s_per_node": 10,
-                   "split_brain_detect_s": 5, "failback_s": 300}
+ALWAYS_JUDGED = ("leader_election_s", "total_rto_s")
+EPISODE_METRICS = ("failure_detection_s", "leader_election_s", "client_redirect_s",
+                   "total_rto_s", "failback_s")
 
 
-def check_slas(history_events, states=(), node_events=(), thresholds=None, required=()) -> dict:
-    """Measure every metric of METRICS and compare with `thresholds` (default: the seed's).
-    `required`: metric names that must have been measured, else the verdict is "unknown"."""
-    thresholds = SEED_THRESHOLDS if thresholds is None else thresholds
-    try:
-        return _check(list(history_events), list(states), list(node_events), thresholds, required)
-    except Exception as exc:  # a crashing checker must never say valid
-        return {"checker": "sla", "valid": "unknown", "error": f"{type(exc).__name__}: {exc}"}
-
-
-def _check(events, states, node_events, thresholds, required) -> dict:
+def check(history: list, ctx: RunContext) -> dict:
+    """Measure every metric of METRICS and compare with ctx.thresholds; a metric of
+    ctx.required that was not measured makes the verdict "unknown"."""
+    events, states, node_events = history, list(ctx.states), list(ctx.node_events)
+    thresholds = ctx.thresholds
     cev = client_events(events)
     ops = [op for op in (parse_events(cev).ops if cev else []) if op.process != "final"]
     index = StateIndex(states)
-    faults = fault_timeline(events)
+    faults = ctx.fault_timeline(events)
     nodes = cluster_nodes(states, node_events, faults)
     episodes = leader_episodes(faults, index, node_events, nodes)
     samples = {m: [] for m in METRICS}
     for ep in episodes:
         _measure_episode(ep, ops, index, node_events, nodes)
-        for m in ("failure_detection_s", "leader_election_s", "client_redirect_s",
-                  "total_rto_s", "failback_s"):
+        for m in EPISODE_METRICS:
             if m in ep:
                 samples[m].append(ep[m])
     recoveries = cascade_recoveries(faults, index)
     samples["cascade_recovery_s_per_node"] = [r["seconds"] for r in recoveries]
-    step_downs = step_down_episodes(events, states, node_events, thresholds.get(
-        "split_brain_detect_s", 5))
+    # only the seconds are used here; the split-brain checker judges the step-down itself
+    step_downs = step_down_episodes(faults, states, node_events)
     samples["split_brain_detect_s"] = [s["seconds"] for s in step_downs]
     divergence = replica_divergence(states)
     slas = [_sla(m, samples[m], thresholds.get(m)) for m in METRICS]
     if divergence:
         failback = slas[METRICS.index("failback_s")]
         failback["pass"], failback["diverged"] = False, True
-    return {"checker": "sla", "valid": _verdict(slas, required), "slas": slas,
-            "episodes": episodes, "recoveries": recoveries, "step_downs": step_downs,
-            "replica_divergence": divergence,
-            "errors": [f"{s['name']}: {_why(s)}" for s in slas if s["pass"] is False]}
+    result = {"checker": "sla", "valid": _verdict(slas, ctx.required), "slas": slas,
+              "episodes": episodes, "recoveries": recoveries, "step_downs": step_downs,
+              "replica_divergence": divergence,
+              "errors": [f"{s['name']}: {_why(s)}" for s in slas if s["pass"] is False]}
+    result["summary"] = summary(result)
+    result["lines"] = [sla_line(s) for s in slas]
+    return result
 
 
 def leader_episodes(faults, index, node_events, nodes) -> list:
@@ -200,8 +205,11 @@ def replica_divergence(states) -> list:
 def _sla(name, values, threshold) -> dict:
     got = [v for v in values if v is not None]
     missed = len(values) - len(got)
-    measured = max(got) if got else None
-    if not values or threshold is None:
+    if missed:
+        measured = NEVER
+    else:
+        measured = max(got) if got else None
+    if not values or (threshold is None and not (missed and name in ALWAYS_JUDGED)):
         passed = None
     else:
         passed = missed == 0 and measured < threshold
@@ -224,4 +232,45 @@ def _verdict(slas, required):
     by_name = {s["name"]: s for s in slas}
     if any(by_name.get(r, {}).get("pass") is None for r in required):
         return "unknown"
-    return True if any(s["pass"] is True for s in slas) else "unknown"
+    judged = [s["pass"] for s in slas if s["pass"] is not None]
+    return merge_verdicts(judged)
+
+
+def summary(result: dict) -> str:
+    slas = result["slas"]
+    met = [s["name"] for s in slas if s["pass"] is True]
+    failed = [s["name"] for s in slas if s["pass"] is False]
+    line = f"{len(met)} SLA(s) met, {len(failed)} failed"
+    if failed:
+        line += f" ({', '.join(failed)})"
+    return line + f", {len(slas) - len(met) - len(failed)} not judged"
+
+
+def sla_line(s: dict) -> str:
+    """The report line of one metric: PASS / FAIL / FAIL (never) / n/a / info."""
+    threshold = s.get("threshold")
+    bar = f" < {threshold} s" if threshold is not None else ""
+    measured = s.get("measured")
+    if s.get("pass") is None and threshold is None:
+        got = ("not measured" if measured is None else f"never in {s['missed']} of "
+               f"{s['episodes']} episode(s)" if measured == NEVER else f"{measured:.2f} s (max)")
+        return f"- info {s['name']}: {got} (not an SLA of this case)"
+    if s.get("pass") is None:
+        return f"- n/a  {s['name']}: not measured (no episode), threshold{bar}"
+    if measured == NEVER:
+        done = (f"; completed ones: median {s['median']:.2f} s" if s.get("median") is not None
+                else "")
+        why = bar or " (no threshold in this case: never completing fails)"
+        return (f"✗ FAIL (never) {s['name']}: never happened in {s['missed']} of "
+                f"{s['episodes']} episode(s){done}{why}")
+    word = "✓ PASS" if s["pass"] else "✗ FAIL"
+    if s.get("diverged"):
+        word += " (replicas diverged)"
+    got = "not measured" if measured is None else f"{measured:.2f} s"
+    extra = (f" (max, median {s['median']:.2f} s, {s.get('episodes')} episode(s))"
+             if s.get("median") is not None else "")
+    return f"{word} {s['name']}: {got}{extra}{bar}"
+
+
+CHECKER = Checker("sla", "run", check,
+                  "failover timings per fault episode against the case's SLA thresholds")

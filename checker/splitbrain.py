@@ -14,32 +14,32 @@ Violations, each reported with times, nodes and terms:
   smaller than the later one's (the later one was not appended after it);
 - `no_step_down` / `slow_step_down` - a partition cut the then-leader off from
   the majority and it did not stop leading (check_quorum_step_down, became_*
-  event, or a sample with another role) within `step_down_sla_s` (seed: < 5 s).
+  event, or a sample with another role) within the case's split_brain_detect_s
+  threshold, else DEFAULT_STEP_DOWN_S (the seed's < 5 s): a leader cut off longer than
+  that while still leading is a second leader, whatever SLAs the case judges.
 Reads (f read/get) carry no log position and are ignored by the lsn checks.
 """
 
 from __future__ import annotations
 
+from checker._api import Checker, RunContext
 from checker._history import parse_events
-from checker.runlog import Fault, StateIndex, client_events, fault_timeline
+from checker.runlog import Fault, StateIndex, client_events
 
 READS = ("read", "get")
 STEP_DOWN_KINDS = ("check_quorum_step_down", "became_follower", "became_candidate",
                    "became_pre_candidate")
 MAX_REPORTED = 50
 NS = 1e9
+DEFAULT_STEP_DOWN_S = 5.0
+STEP_DOWN_METRIC = "split_brain_detect_s"
 
 
-def check_split_brain(history_events, states=(), node_events=(), step_down_sla_s=5.0) -> dict:
-    """Verdict and figures; a crash inside the checker yields valid "unknown"."""
-    try:
-        return _check(list(history_events), list(states), list(node_events), step_down_sla_s)
-    except Exception as exc:  # a crashing checker must never say valid
-        return {"checker": "split-brain", "valid": "unknown",
-                "error": f"{type(exc).__name__}: {exc}"}
-
-
-def _check(events, states, node_events, sla_s) -> dict:
+def check(history: list, ctx: RunContext) -> dict:
+    """Verdict and figures from the whole history, ctx.states and ctx.node_events; the
+    step-down bar is ctx.thresholds["split_brain_detect_s"] (default DEFAULT_STEP_DOWN_S)."""
+    events, states, node_events = history, list(ctx.states), list(ctx.node_events)
+    sla_s = ctx.thresholds.get(STEP_DOWN_METRIC, DEFAULT_STEP_DOWN_S)
     cev = client_events(events)
     ops = parse_events(cev).ops if cev else []
     writes = [op for op in ops if op.type == "ok" and op.f not in READS
@@ -47,18 +47,27 @@ def _check(events, states, node_events, sla_s) -> dict:
     per_term = leaders_per_term(node_events, states)
     violations = _term_violations(per_term) + _acked_by_two(writes) + _divergent(writes)
     violations += _lsn_order(writes)
-    step_downs = step_down_episodes(events, states, node_events, sla_s)
+    step_downs = step_down_episodes(ctx.fault_timeline(events), states, node_events, sla_s)
     violations += [s["violation"] for s in step_downs if s.get("violation")]
     measured = [s["seconds"] for s in step_downs if s["seconds"] is not None]
     checked = bool(writes or node_events or states)
     valid = False if violations else (True if checked else "unknown")
-    return {"checker": "split-brain", "valid": valid,
-            "errors": [v["message"] for v in violations][:MAX_REPORTED],
-            "violations": violations[:MAX_REPORTED], "violation_count": len(violations),
-            "leaders_per_term": per_term, "step_downs": step_downs,
-            "max_step_down_s": max(measured) if measured else None,
-            "counts": {"acked_writes_with_lsn": len(writes), "node_events": len(node_events),
-                       "samples": len(states)}}
+    result = {"checker": "split-brain", "valid": valid,
+              "errors": [v["message"] for v in violations][:MAX_REPORTED],
+              "violations": violations[:MAX_REPORTED], "violation_count": len(violations),
+              "leaders_per_term": per_term, "step_downs": step_downs,
+              "max_step_down_s": max(measured) if measured else None,
+              "counts": {"acked_writes_with_lsn": len(writes), "node_events": len(node_events),
+                         "samples": len(states)}}
+    result["summary"] = summary(result)
+    return result
+
+
+def summary(result: dict) -> str:
+    terms = len((result.get("leaders_per_term") or {}).get("events") or {})
+    sd = result.get("max_step_down_s")
+    return (f"{terms} terms, {result.get('violation_count', 0)} violations"
+            + (f", slowest isolated-leader step-down {sd:.2f} s" if sd is not None else ""))
 
 
 def leaders_per_term(node_events, states) -> dict:
@@ -169,10 +178,10 @@ def leader_at(index: StateIndex, node_events, t: int):
     return e.get("node"), e.get("term", 0)
 
 
-def step_down_episodes(events, states, node_events, sla_s=5.0) -> list:
-    """One entry per partition that isolated the then-leader: start, leader, seconds to step
-    down (None if not measurable), and a `violation` dict when it was slow or never came."""
-    faults = fault_timeline(events)
+def step_down_episodes(faults, states, node_events, sla_s=DEFAULT_STEP_DOWN_S) -> list:
+    """One entry per partition (of the fault timeline) that isolated the then-leader: start,
+    leader, seconds to step down (None if not measurable), and a `violation` dict when it
+    was slow or never came."""
     index = StateIndex(states)
     nodes = cluster_nodes(states, node_events, faults)
     out = []
@@ -218,3 +227,7 @@ def _episode(fault, lead, index, node_events, sla_s) -> dict:
                            "message": f"leader {node} (term {term}) isolated at {t0 / NS:.3f}s "
                                       f"stepped down after {ep['seconds']:.3f}s (SLA < {sla_s}s)"}
     return ep
+
+
+CHECKER = Checker("split-brain", "run", check,
+                  "one leader per term, one log, and an isolated leader steps down in time")

@@ -3,9 +3,16 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checker.perf import check_perf, percentile
+from checker import RunContext, run_check
+from checker.perf import percentile
 
 MS = 1_000_000
+
+
+def check_perf(history, min_availability=None):
+    """The perf checker through the registry (check_safe: a crash is unknown)."""
+    options = {} if min_availability is None else {"min_availability": min_availability}
+    return run_check("perf", history, RunContext(options=options))
 
 
 def op(process, t0, t1, type_="ok", f="write"):

@@ -3,7 +3,12 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checker.rpo import check_rpo
+from checker import RunContext, run_check
+
+
+def check_rpo(history, states=(), nodes=None):
+    """The rpo checker through the registry (check_safe: a crash is unknown)."""
+    return run_check("rpo", history, RunContext(states=states, nodes=nodes))
 
 MS = 1_000_000
 NODES = ["n1", "n2", "n3"]

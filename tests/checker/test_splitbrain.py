@@ -3,7 +3,14 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checker.splitbrain import check_split_brain
+from checker import RunContext, run_check
+
+
+def check_split_brain(history, states=(), node_events=(), step_down_sla_s=None):
+    """The split-brain checker through the registry (check_safe: a crash is unknown)."""
+    thresholds = {} if step_down_sla_s is None else {"split_brain_detect_s": step_down_sla_s}
+    return run_check("split-brain", history, RunContext(states=states, node_events=node_events,
+                                                        thresholds=thresholds))
 
 MS = 1_000_000
 ISOLATE_N1 = {"grudge": {"n1": ["n2", "n3"], "n2": ["n1"], "n3": ["n1"]}}

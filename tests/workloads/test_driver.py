@@ -6,7 +6,7 @@ import time
 
 from fakenode import FakeNode
 
-from checker import check_linearizable, check_rpo, parse_events
+from checker import RunContext, check_linearizable, parse_events, run_check
 from harness.db.heliosdb_client import connector
 from workloads import RegisterWorkload, SetWorkload, run_workload
 
@@ -79,7 +79,7 @@ def test_set_workload_final_reads_feed_the_rpo_checker():
     assert {(e["mode"], e["key"]) for e in finals} == {
         ("local", "s0"), ("local", "s1"), ("linearizable", "s0"), ("linearizable", "s1")}
     assert all(e["node"] == "n1" for e in finals)
-    r = check_rpo(events, [], nodes=["n1"])
+    r = run_check("rpo", events, RunContext(nodes=["n1"]))
     assert r["valid"] is True, r.get("errors")
     assert r["counts"]["acknowledged"] == counts["ok"] - sum(
         1 for e in events if e["type"] == "ok" and e["f"] == "read" and e["process"] != "final")
@@ -88,7 +88,7 @@ def test_set_workload_final_reads_feed_the_rpo_checker():
 
 def test_set_workload_catches_a_node_that_forgets_an_acked_add():
     events, counts, _ = drive(SetWorkload(keys=1), FakeNode(lose=True), finals=True)
-    r = check_rpo(events, [], nodes=["n1"])
+    r = run_check("rpo", events, RunContext(nodes=["n1"]))
     assert r["valid"] is False
     [lost] = r["lost"]
     assert lost["missing_on"] == ["n1"] and lost["acked_by"] == "n1"
