@@ -2,8 +2,10 @@
 
 Used at the end of `harness run` and by `harness check RUN_DIR`, so a run can
 be re-analysed without any cluster, also one whose harness was killed (the
-history's torn last line is skipped). A checker that crashes yields
-"unknown", never valid.
+history's torn last line is skipped). What runs comes from the registries, with no
+per-checker code here: each workload class names its checkers (`checkers`, `model`),
+the case names which of them it wants (`checkers`), checker.CHECKERS says each one's
+scope. A checker that crashes yields "unknown", never valid (checker.check_safe).
 """
 
 from __future__ import annotations
@@ -14,11 +16,9 @@ from pathlib import Path
 import yaml
 
 import checker
-from checker.runlog import client_events
 from harness.cases import parse_case
 from harness.errors import BadInput, EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID
-
-LINEAR_TIME_LIMIT_S = 120
+from workloads import WORKLOADS
 
 
 def load_run(run_dir: Path) -> dict:
@@ -40,62 +40,61 @@ def load_run(run_dir: Path) -> dict:
             "node_events": node_events}
 
 
-def _safe(name, fn):
-    try:
-        result = fn()
-    except Exception as exc:  # STYLE.md: a crashing checker yields unknown, never valid
-        result = {"valid": "unknown", "error": f"{type(exc).__name__}: {exc}"}
-    result.setdefault("checker", name)
-    return result
+def check_plan(case) -> list[tuple[str, str, dict, str | None]]:
+    """(result key, checker name, options, workload name or None) for every checker the
+    case names, in the case's order. A workload-scoped checker runs once per workload
+    whose class lists it (options: that workload's model and name), keyed by its name, or
+    "name:workload" when several workloads run it; a run-scoped one runs once (workload
+    None). A workload-scoped checker no workload runs is planned with workload "" (no
+    workload of the case can be checked by it)."""
+    plan = []
+    for name in case.checkers:
+        checker_obj = checker.CHECKERS[name]
+        if checker_obj.scope == "run":
+            plan.append((name, name, {}, None))
+            continue
+        users = [w["name"] for w in case.workloads if name in WORKLOADS[w["name"]].checkers]
+        if not users:
+            plan.append((name, name, {}, ""))
+        for w in users:
+            key = name if len(users) == 1 else f"{name}:{w}"
+            plan.append((key, name, {"model": WORKLOADS[w].model, "workload": w}, w))
+    return plan
 
 
-def _linearizable(history, workload: str, model: str) -> dict:
-    events = [e for e in history if e.get("workload") == workload and e.get("process") != "final"]
-    if not events:
-        return {"valid": "unknown", "error": f"no {workload} operations in the history"}
-    ops = checker.parse_events(client_events(events), source=f"history.jsonl ({workload})")
-    result = checker.check_linearizable(ops, model, initial_value=None, null_read="absent",
-                                        time_limit=LINEAR_TIME_LIMIT_S)
-    result["workload"] = workload
-    return result
+def workload_events(history, workload: str) -> list[dict]:
+    """The events a workload-scoped checker sees: that workload's ops and the nemesis's."""
+    return [e for e in history if e.get("process") == "nemesis" or e.get("workload") == workload]
+
+
+def run_checks(case, history, ctx: checker.RunContext) -> dict[str, dict]:
+    """Every planned check through check_safe: a crashing checker yields unknown."""
+    checks: dict[str, dict] = {}
+    for key, name, options, workload in check_plan(case):
+        if workload == "":
+            names = ", ".join(w["name"] for w in case.workloads)
+            why = f"no workload of the case is checked by {name} (workloads: {names})"
+            checks[key] = {"checker": name, "valid": "unknown", "error": why, "summary": why}
+            continue
+        events = history if workload is None else workload_events(history, workload)
+        checks[key] = checker.check_safe(checker.CHECKERS[name], events,
+                                         ctx.with_options(**options))
+    return checks
 
 
 def analyze(run_dir: Path) -> dict:
-    """Results of every checker the case names, plus SLA lines and the overall verdict."""
+    """Results of every checker the case names (SLA lines included) and the overall verdict."""
     run = load_run(run_dir)
-    case, history, states, nev = run["case"], run["history"], run["states"], run["node_events"]
-    nodes = run["meta"].get("nodes")
-    names = [w["name"] for w in case.workloads]
-    checks: dict[str, dict] = {}
-    if "linearizable" in case.checkers and "register" in names:
-        checks["linearizable"] = _safe("linearizable",
-                                       lambda: _linearizable(history, "register", "cas-register"))
-    if "rpo" in case.checkers and "set" in names:
-        set_events = [e for e in history if e.get("process") == "nemesis"
-                      or e.get("workload") == "set"]
-        checks["rpo"] = _safe("rpo", lambda: checker.check_rpo(set_events, states, nodes))
-    if "split-brain" in case.checkers:
-        checks["split-brain"] = _safe("split-brain", lambda: checker.check_split_brain(
-            history, states, nev, step_down_sla_s=case.sla.get(
-                "split_brain_detect_s", checker.SEED_THRESHOLDS["split_brain_detect_s"])))
-    if "sla" in case.checkers:
-        checks["sla"] = _safe("sla", lambda: checker.check_slas(
-            history, states, nev, thresholds=case.sla, required=case.required_slas))
-    if "perf" in case.checkers:
-        checks["perf"] = _safe("perf", lambda: checker.check_perf(history))
-    verdict = overall(checks)
+    case, history, meta = run["case"], run["history"], run["meta"]
+    nodes = meta.get("nodes")
+    ctx = checker.RunContext(states=run["states"], node_events=run["node_events"],
+                             faults=checker.fault_timeline(history), nodes=nodes,
+                             thresholds=dict(case.sla), required=tuple(case.required_slas))
+    checks = run_checks(case, history, ctx)
+    verdict = checker.merge_verdicts(c["valid"] for c in checks.values())
     return {"case": case.id, "run_dir": str(Path(run_dir).resolve()), "valid": verdict,
-            "exit_code": exit_code(verdict), "nodes": nodes, "seed": run["meta"].get("seed"),
-            "interrupted": run["meta"].get("interrupted"), "checks": checks}
-
-
-def overall(checks: dict) -> object:
-    verdicts = [c.get("valid") for c in checks.values()]
-    if any(v is False for v in verdicts):
-        return False
-    if all(v is True for v in verdicts) and verdicts:
-        return True
-    return "unknown"
+            "exit_code": exit_code(verdict), "nodes": nodes, "seed": meta.get("seed"),
+            "interrupted": meta.get("interrupted"), "checks": checks}
 
 
 def exit_code(verdict) -> int:

@@ -26,12 +26,11 @@ import yaml
 from harness.errors import BadInput
 from nemesis import (BadSchedule, Schedule, Step, build_grudge, complete_grudge, from_case,
                      grudge_to_json)
-from checker import SEED_THRESHOLDS
+from checker import CHECKERS, SLA_METRICS
 
 CASES_DIR = Path(__file__).parent / "cases"
 FIELDS = {"id", "title", "proves", "nodes", "node_counts", "time_limit", "recovery",
           "workloads", "nemesis", "checkers", "sla", "required_slas", "db"}
-CHECKERS = ("linearizable", "rpo", "split-brain", "sla", "perf")
 WORKLOAD_FIELDS = {"name", "keys", "concurrency", "rate"}
 DB_FIELDS = {"election_timeout_ms", "heartbeat_ms"}
 FIRST_FAULT_S = 3.0
@@ -179,7 +178,7 @@ def _checkers(src, items) -> list[str]:
     if not isinstance(items, list) or not items:
         _fail(src, "checkers", "must be a non-empty list")
     for i, c in enumerate(items):
-        if c not in CHECKERS:
+        if not isinstance(c, str) or c not in CHECKERS:
             _fail(src, f"checkers[{i}]", f"unknown checker {c!r}; expected one of "
                   f"{', '.join(CHECKERS)}")
     return list(items)
@@ -189,8 +188,8 @@ def _sla(src, sla) -> dict:
     if not isinstance(sla, dict):
         _fail(src, "sla", "must be a mapping of metric: seconds")
     for k, v in sla.items():
-        if k not in SEED_THRESHOLDS:
-            _fail(src, f"sla.{k}", f"unknown metric; expected one of {', '.join(SEED_THRESHOLDS)}")
+        if k not in SLA_METRICS:
+            _fail(src, f"sla.{k}", f"unknown metric; expected one of {', '.join(SLA_METRICS)}")
         if not isinstance(v, (int, float)) or isinstance(v, bool) or v <= 0:
             _fail(src, f"sla.{k}", f"must be a number of seconds > 0, got {v!r}")
     # Only the metrics a case names are its pass bar (the seed ties each SLA to one case);
@@ -202,7 +201,7 @@ def _required(src, items) -> list[str]:
     if not isinstance(items, list):
         _fail(src, "required_slas", "must be a list of metric names")
     for i, k in enumerate(items):
-        if k not in SEED_THRESHOLDS:
+        if not isinstance(k, str) or k not in SLA_METRICS:
             _fail(src, f"required_slas[{i}]", f"unknown metric {k!r}")
     return list(items)
 
