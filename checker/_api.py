@@ -71,6 +71,11 @@ class Checker:
                              f"{', '.join(SCOPES)}")
 
 
+def is_verdict(value) -> bool:
+    """True for exactly True, False and "unknown" (1 and 0 are not verdicts)."""
+    return value is True or value is False or value == UNKNOWN
+
+
 def merge_verdicts(verdicts) -> object:
     """False if any is False; else "unknown" if any is not True (or there are none); else True."""
     verdicts = list(verdicts)
@@ -88,7 +93,7 @@ def check_safe(checker: Checker, history, ctx: RunContext | None = None) -> dict
     ctx = RunContext() if ctx is None else ctx
     try:
         result = checker.check(list(history), ctx)
-        if not isinstance(result, dict) or result.get("valid") not in (True, False, UNKNOWN):
+        if not isinstance(result, dict) or not is_verdict(result.get("valid")):
             raise TypeError(f"returned {_brief(result)}, not a result with valid "
                             "True/False/\"unknown\"")
     except Exception as exc:  # STYLE.md 5: a crashing checker yields unknown, never valid
