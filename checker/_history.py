@@ -78,9 +78,16 @@ _EXTRA_SKIP = {"process", "type", "f", "key", "value", "time"}
 
 
 def read_history(path) -> History:
-    """Read a JSON Lines history file; raise BadHistory (file:line: problem) on bad input."""
-    events, warnings = read_events(path)
-    history = parse_events(events, source=str(path))
+    """Read a JSON Lines history file; raise BadHistory (file:line: problem) on bad input.
+
+    Streams the file: only the events of ops still open are held, not every line."""
+    warnings: list = []
+    try:
+        with open(path, "rb") as f:
+            history = parse_events(iter_events(_bounded_lines(f, path), str(path), warnings),
+                                   source=str(path))
+    except OSError as exc:
+        raise BadHistory(f"{path}: cannot read history: {exc.strerror or exc}") from None
     history.warnings[:0] = warnings
     return history
 
@@ -88,28 +95,44 @@ def read_history(path) -> History:
 def read_events(path) -> tuple[list, list]:
     """([(line, event dict)], warnings) of a JSON Lines file, every line checked as the
     module docstring says (BadHistory naming file:line); no pairing."""
-    path = Path(path)
+    warnings: list = []
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as f:
+            return list(iter_events(_bounded_lines(f, path), str(path), warnings)), warnings
     except OSError as exc:
         raise BadHistory(f"{path}: cannot read history: {exc.strerror or exc}") from None
-    return split_events(data, source=str(path))
 
 
-def split_events(data: bytes, source="<memory>") -> tuple[list, list]:
-    """Like read_events, on the bytes of a file."""
-    lines = data.split(b"\n")
-    torn = lines.pop()          # b"" when the data ends with a newline
-    events = [(n, decode_line(raw, f"{source}:{n}"))
-              for n, raw in enumerate(lines, 1) if raw.strip()]
-    warnings = []
-    if torn.strip():
-        n = len(lines) + 1
+MAX_LINE_BYTES = 64 << 20   # one event; far beyond any real one, and it bounds memory on /dev/zero
+
+
+def _bounded_lines(f, source):
+    """The lines of binary file `f`; BadHistory naming the line for one over MAX_LINE_BYTES."""
+    n = 0
+    while raw := f.readline(MAX_LINE_BYTES + 1):
+        n += 1
+        if len(raw) > MAX_LINE_BYTES:
+            raise BadHistory(f"{source}:{n}: line longer than {MAX_LINE_BYTES >> 20} MiB; "
+                             f"not a history event")
+        yield raw
+
+
+def iter_events(lines, source, warnings: list):
+    """(line number, JSON value) of each non-blank line of `lines` (bytes, each ending in
+    b"\n" but maybe the last: a file opened "rb" or io.BytesIO); a torn last line is
+    skipped with a message appended to `warnings`."""
+    for n, raw in enumerate(lines, 1):
+        if not raw.strip():
+            continue
+        if raw.endswith(b"\n"):
+            yield n, decode_line(raw[:-1], f"{source}:{n}")
+            continue
         try:
-            events.append((n, decode_line(torn, f"{source}:{n}", last=True)))
+            value = decode_line(raw, f"{source}:{n}", last=True)
         except _Torn as exc:
             warnings.append(f"{source}:{n}: skipped truncated last line ({exc})")
-    return events, warnings
+            return
+        yield n, value
 
 
 def parse_lines(lines, source="<memory>") -> History:
@@ -137,6 +160,9 @@ def _finite_float(text):
     return value
 
 
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
+
+
 def decode_line(raw: bytes, where: str, last=False):
     """One line's JSON value; BadHistory naming `where`, or _Torn for a torn `last` line."""
     try:
@@ -146,7 +172,7 @@ def decode_line(raw: bytes, where: str, last=False):
             raise _Torn("cut inside a UTF-8 character") from None
         raise BadHistory(f"{where}: not UTF-8 (byte {exc.start + 1})") from None
     try:
-        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        value = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         if last and _truncated(text, exc):
             raise _Torn(exc.msg) from None
@@ -215,7 +241,8 @@ def parse_events(events, source="<memory>") -> History:
     if not ops:
         raise BadHistory(f"{source}: no client operations in the history (empty file?)")
     ops.sort(key=lambda op: (op.invoke_time, op.line))
-    ops = [_with_index(op, i) for i, op in enumerate(ops)]
+    for i, op in enumerate(ops):
+        object.__setattr__(op, "index", i)   # frozen for users; set once here, without a copy
     return History(ops=ops, source=source, events=count)
 
 
@@ -271,9 +298,3 @@ def _make_op(invoke, line, completion, type_, complete_time, complete_line=None)
               value=value, type=type_, invoke_time=invoke["time"], complete_time=complete_time,
               line=line, invoke_value=invoke.get("value"), extra=extra,
               complete_line=complete_line)
-
-
-def _with_index(op, index):
-    return Op(index=index, process=op.process, f=op.f, key=op.key, value=op.value, type=op.type,
-              invoke_time=op.invoke_time, complete_time=op.complete_time, line=op.line,
-              invoke_value=op.invoke_value, extra=op.extra, complete_line=op.complete_line)

@@ -89,7 +89,7 @@ def test_truncated_last_line_warns_and_checks_the_rest(tmp_path):
     (VALID, None, ("--model", "queue"), "--model 'queue' is not a model"),
     (VALID, None, ("--null-read", "maybe"), "--null-read 'maybe': expected one of absent, unknown"),
     (VALID, None, ("--initial-value", "{nope"), "--initial-value '{nope' is not JSON"),
-    (VALID, None, ("--time-limit", "-1"), "--time-limit -1.0 must be a positive number"),
+    (VALID, None, ("--time-limit", "-1"), "--time-limit '-1': expected a positive number of seconds"),
 ])
 def test_bad_input_exits_254_with_one_line(tmp_path, capsys, events, raw, args, message):
     """In-process through harness.cli.main (the subprocess path is covered below)."""
