@@ -1,31 +1,31 @@
 """Test cases: YAML files under harness/cases/, validated before anything starts (layer: harness).
 
 A case names its workloads, nemesis, checkers and SLA thresholds (the seed
-catalogue's figures are the pass bar). Every rule broken gives a BadInput
-(exit 254) naming the file and the field. See harness/cases/*.yaml.
+catalogue's figures are the pass bar). Validation is strict: every rule
+broken gives a BadInput (exit 254) naming the file and the field in one
+line; unknown keys are errors that suggest the closest valid name; NaN,
+infinity and absurd sizes are refused; the case id becomes a path in the
+store, so it must be a plain name. See harness/cases/*.yaml.
 
-Nemesis forms (all recorded as an explicit schedule in the run directory):
-- `{faults: [...], interval: s, duration: s}`: a seeded cycle (nemesis.from_case);
-- `{timeline: [...]}`: explicit steps (nemesis.from_case);
-- `{topologies: {hold: s, gap: s}}`: every partition topology for the node count
-  (3 and 5 nodes: every majority/minority split; 7+: halves, each node isolated,
-  bridge, majorities-ring, random splits), plus isolate-the-leader;
-- `{cascade: {every: s, hold: s}}`: kill nodes one after another up to the tolerable
-  minority, hold, then bring them back one after another (faults overlap).
+The `nemesis:` section (its forms: faults, timeline, topologies, cascade) is
+validated by the nemesis itself (`nemesis.check_section`), and its schedule
+is built for every node count the case allows, so a schedule that cannot
+exist for one of them is refused here too.
 """
 
 from __future__ import annotations
 
-import itertools
-import random
+import difflib
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
+import nemesis
 from harness.errors import BadInput
-from nemesis import (BadSchedule, Schedule, Step, build_grudge, complete_grudge, from_case,
-                     grudge_to_json)
+from nemesis import BadSchedule
 from checker import CHECKERS, SLA_METRICS
 
 CASES_DIR = Path(__file__).parent / "cases"
@@ -33,7 +33,11 @@ FIELDS = {"id", "title", "proves", "nodes", "node_counts", "time_limit", "recove
           "workloads", "nemesis", "checkers", "sla", "required_slas", "db"}
 WORKLOAD_FIELDS = {"name", "keys", "concurrency", "rate"}
 DB_FIELDS = {"election_timeout_ms", "heartbeat_ms"}
-FIRST_FAULT_S = 3.0
+ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+MAX_FILE_BYTES = 1 << 20          # a case file is a page of YAML, not a megabyte
+MAX_ALIASES = 100                 # YAML alias uses per file: an alias bomb stops here
+MAX_SECONDS = nemesis.MAX_SECONDS
+LIMITS = {"keys": 100_000, "concurrency": 1_000, "rate": 1_000_000}
 
 
 @dataclass
@@ -60,115 +64,224 @@ def catalogue() -> list[Path]:
 
 
 def find_case(name: str) -> Path:
-    """A catalogue id (any case) or a path to a case YAML."""
+    """A catalogue id (any case) or a path to a case YAML. A plain name that is a
+    catalogue id is always the catalogue case, whatever the working directory holds
+    (pass ./NAME for a file of that name)."""
+    if not isinstance(name, str) or not name or "\x00" in name:
+        raise BadInput(f"case {name!r}: expected a catalogue id or a case file path")
+    plain = "/" not in name and not name.lower().endswith((".yaml", ".yml"))
+    if plain:
+        for p in catalogue():
+            if p.stem == name.lower():
+                return p
     path = Path(name)
-    if path.suffix in (".yaml", ".yml") or path.exists():
+    if not plain or path.exists():
         if not path.is_file():
-            raise BadInput(f"case file {name}: not found")
+            raise BadInput(f"case file {name}: not found (or not a file)")
         return path
-    for p in catalogue():
-        if p.stem == name.lower():
-            return p
     known = ", ".join(p.stem for p in catalogue())
     raise BadInput(f"case {name!r}: not in the catalogue ({known}) and not a file")
 
 
-def load_case(name: str) -> Case:
-    path = find_case(name)
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader that refuses more than MAX_ALIASES alias uses (a billion-laughs file
+    expands aliases exponentially: it is refused in milliseconds instead)."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._aliases = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                mark = self.peek_event().start_mark
+                raise yaml.YAMLError(f"more than {MAX_ALIASES} YAML aliases (line "
+                                     f"{mark.line + 1}); a case needs none")
+        return super().compose_node(parent, index)
+
+
+def read_yaml(path: Path) -> object:
+    """The YAML document at `path`; BadInput (one line, naming the file) when it is too
+    big, not UTF-8, not YAML, nested too deep or an alias bomb."""
     try:
-        raw = yaml.safe_load(path.read_text())
+        with open(path, "rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise BadInput(f"case file {path}: cannot read: {exc.strerror}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise BadInput(f"case file {path}: larger than {MAX_FILE_BYTES} bytes")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"case file {path}: not UTF-8 (byte {exc.start})") from None
+    try:
+        return yaml.load(text, Loader=_BoundedLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
-        raise BadInput(f"case file {path}{where}: not valid YAML: "
-                       f"{getattr(exc, 'problem', exc)}") from None
-    return parse_case(raw, str(path))
+        why = " ".join(str(getattr(exc, "problem", None) or exc).split())
+        raise BadInput(f"case file {path}{where}: not valid YAML: {why}") from None
+    except RecursionError:
+        raise BadInput(f"case file {path}: nested too deep") from None
+
+
+def load_case(name: str) -> Case:
+    path = find_case(name)
+    return parse_case(read_yaml(path), str(path))
+
+
+def node_names(n: int) -> list[str]:
+    return [f"n{i}" for i in range(1, n + 1)]
+
+
+def check_node_count(case: Case, nodes: int) -> None:
+    """BadInput unless `nodes` is one of the case's node_counts."""
+    if nodes not in case.node_counts:
+        raise BadInput(f"--nodes {nodes}: case {case.id} runs on "
+                       f"{', '.join(map(str, case.node_counts))} nodes (its node_counts)")
+
+
+def _shown(value, limit: int = 60) -> str:
+    """repr(value) on one line, cut to `limit` characters (never raises)."""
+    try:
+        text = repr(value).replace("\n", "\\n")
+    except Exception:          # RecursionError on deep nesting, a hostile __repr__
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _suggest(name, valid) -> str:
+    close = (difflib.get_close_matches(name, list(valid), n=1, cutoff=0.6)
+             if isinstance(name, str) else [])
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _fail(src: str, fld: str, msg: str):
     raise BadInput(f"case {src}: field '{fld}': {msg}")
 
 
-def _num(src, raw, fld, default=None, minimum=0.0, integer=False):
+def _unknown(src: str, where: str, key, allowed) -> None:
+    allowed = sorted(allowed)
+    _fail(src, f"{where}{key if isinstance(key, str) else _shown(key)}",
+          f"unknown{_suggest(key, allowed)}; expected one of {', '.join(allowed)}")
+
+
+def _num(src, raw, fld, default=None, minimum=0.0, integer=False, maximum=None, where=None):
     value = raw.get(fld, default)
+    where = where or fld
     ok = isinstance(value, int) if integer else isinstance(value, (int, float))
-    if not ok or isinstance(value, bool) or value < minimum:
-        kind = "an integer" if integer else "a number"
-        _fail(src, fld, f"must be {kind} >= {minimum:g}, got {value!r}")
+    kind = "an integer" if integer else "a number"
+    if not ok or isinstance(value, bool):
+        _fail(src, where, f"must be {kind} >= {minimum:g}, got {type(value).__name__} "
+              f"{_shown(value)}")
+    if isinstance(value, float) and not math.isfinite(value):
+        _fail(src, where, f"must be a finite number, got {value!r}")
+    if isinstance(value, int) and abs(value) > 10 ** 15:
+        _fail(src, where, "is out of range")
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f">= {minimum:g}" + (f" and <= {maximum:g}" if maximum is not None else "")
+        _fail(src, where, f"must be {kind} {bound}, got {value!r}")
+    return value
+
+
+def _text(src, raw, fld, default="") -> str:
+    value = raw.get(fld, default)
+    if not isinstance(value, str) or len(value) > 10_000:
+        _fail(src, fld, f"must be a string (at most 10000 characters), got "
+              f"{type(value).__name__}")
     return value
 
 
 def parse_case(raw, src: str) -> Case:
     if not isinstance(raw, dict):
         raise BadInput(f"case {src}: must be a mapping of fields, got {type(raw).__name__}")
-    unknown = sorted(set(raw) - FIELDS)
-    if unknown:
-        _fail(src, unknown[0], f"unknown field; expected one of {', '.join(sorted(FIELDS))}")
+    for key in raw:
+        if not isinstance(key, str) or key not in FIELDS:
+            _unknown(src, "", key, FIELDS)
     for required in ("id", "workloads", "nemesis", "checkers"):
         if required not in raw:
             _fail(src, required, "is required")
-    if not isinstance(raw["id"], str) or not raw["id"]:
-        _fail(src, "id", f"must be a non-empty string, got {raw['id']!r}")
-    return Case(
-        id=raw["id"], title=str(raw.get("title", raw["id"])), source=src,
-        proves=str(raw.get("proves", "")),
+    case_id = raw["id"]
+    if not isinstance(case_id, str) or not ID.match(case_id):
+        _fail(src, "id", "must be a plain name (letters, digits, '.', '_', '-'; no '/' or "
+              f"'..'; at most 64 characters), got {_shown(case_id)}")
+    if ".." in case_id:
+        _fail(src, "id", f"must not contain '..', got {case_id!r}")
+    node_counts = _node_counts(src, raw)
+    case = Case(
+        id=case_id, title=_text(src, raw, "title", case_id), source=src,
+        proves=_text(src, raw, "proves"),
         nodes=_nodes(src, raw.get("nodes", 5), "nodes"),
-        node_counts=[_nodes(src, n, f"node_counts[{i}]")
-                     for i, n in enumerate(raw.get("node_counts", [3, 5, 7]))],
-        time_limit=_num(src, raw, "time_limit", 60, 1),
-        recovery=_num(src, raw, "recovery", 20, 1),
+        node_counts=node_counts,
+        time_limit=_num(src, raw, "time_limit", 60, 1, maximum=MAX_SECONDS),
+        recovery=_num(src, raw, "recovery", 20, 1, maximum=MAX_SECONDS),
         workloads=_workloads(src, raw["workloads"]),
-        nemesis=_nemesis(src, raw["nemesis"]),
+        nemesis={},
         checkers=_checkers(src, raw["checkers"]),
         sla=_sla(src, raw.get("sla", {})),
         required_slas=_required(src, raw.get("required_slas", [])),
         db=_db(src, raw.get("db", {})), raw=raw)
+    if case.nodes not in node_counts:
+        _fail(src, "nodes", f"{case.nodes} is not one of node_counts "
+              f"({', '.join(map(str, node_counts))})")
+    case.nemesis = _nemesis(src, raw["nemesis"], node_counts, case.time_limit)
+    return case
 
 
 def _nodes(src, n, fld) -> int:
     if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 9 or n % 2 == 0:
-        _fail(src, fld, f"must be an odd number from 1 to 9, got {n!r}")
+        _fail(src, fld, f"must be an odd number from 1 to 9, got {_shown(n)}")
     return n
+
+
+def _node_counts(src, raw) -> list[int]:
+    items = raw.get("node_counts", [3, 5, 7])
+    if not isinstance(items, list) or not items:
+        _fail(src, "node_counts", f"must be a non-empty list of odd numbers from 1 to 9, got "
+              f"{_shown(items)}")
+    counts = [_nodes(src, n, f"node_counts[{i}]") for i, n in enumerate(items[:10])]
+    if len(items) > 5 or len(set(counts)) != len(counts):
+        _fail(src, "node_counts", f"must list distinct node counts, got "
+              f"{_shown(items)}")
+    return counts
 
 
 def _workloads(src, items) -> list[dict]:
     from workloads import WORKLOADS
-    if not isinstance(items, list) or not items:
-        _fail(src, "workloads", "must be a non-empty list")
+    if not isinstance(items, list) or not items or len(items) > 16:
+        _fail(src, "workloads", "must be a non-empty list (at most 16)")
     out = []
     for i, w in enumerate(items):
         where = f"workloads[{i}]"
         if not isinstance(w, dict):
-            _fail(src, where, f"must be a mapping, got {w!r}")
-        if w.get("name") not in WORKLOADS:
-            _fail(src, f"{where}.name", f"unknown workload {w.get('name')!r}; expected one of "
+            _fail(src, where, f"must be a mapping, got {_shown(w)}")
+        for key in w:
+            if not isinstance(key, str) or key not in WORKLOAD_FIELDS:
+                _unknown(src, f"{where}.", key, WORKLOAD_FIELDS)
+        name = w.get("name")
+        if not isinstance(name, str) or name not in WORKLOADS:
+            _fail(src, f"{where}.name", f"unknown workload {_shown(name)}"
+                  f"{_suggest(name, WORKLOADS)}; expected one of "
                   f"{', '.join(sorted(WORKLOADS))}")
-        bad = sorted(set(w) - WORKLOAD_FIELDS)
-        if bad:
-            _fail(src, f"{where}.{bad[0]}", f"unknown; expected {', '.join(sorted(WORKLOAD_FIELDS))}")
         for k, lo in (("keys", 1), ("concurrency", 1), ("rate", 0)):
             if k in w:
-                _num(src, w, k, minimum=lo, integer=(k != "rate"))
+                _num(src, w, k, minimum=lo, integer=(k != "rate"), maximum=LIMITS[k],
+                     where=f"{where}.{k}")
         out.append(dict(w))
     return out
 
 
-def _nemesis(src, section) -> dict:
-    if not isinstance(section, dict):
-        _fail(src, "nemesis", f"must be a mapping, got {section!r}")
-    for form in ("topologies", "cascade"):
-        if form in section:
-            sub = section[form] or {}
-            if not isinstance(sub, dict):
-                _fail(src, f"nemesis.{form}", "must be a mapping")
-            for k, v in sub.items():
-                if not isinstance(v, (int, float)) or isinstance(v, bool) or v <= 0:
-                    _fail(src, f"nemesis.{form}.{k}", f"must be a number > 0, got {v!r}")
-    try:  # validate the other forms with the nemesis's own parser, on a stand-in cluster
-        if not ({"topologies", "cascade"} & set(section)):
-            from_case(section, ["n1", "n2", "n3"], seed=0, total=60)
+def _nemesis(src, section, node_counts: list[int], time_limit: float) -> dict:
+    """The one validation of the section is the nemesis's; the schedule is then built for
+    each node count the case allows (bounded: refused in milliseconds if too long)."""
+    try:
+        nemesis.check_section(section)
+        for n in node_counts:
+            try:
+                nemesis.build_schedule(section, node_names(n), 0, time_limit)
+            except BadSchedule as exc:
+                raise BadSchedule(f"{exc} (on {n} nodes)") from None
     except BadSchedule as exc:
         raise BadInput(f"case {src}: {exc}") from None
     return dict(section)
@@ -188,10 +301,12 @@ def _sla(src, sla) -> dict:
     if not isinstance(sla, dict):
         _fail(src, "sla", "must be a mapping of metric: seconds")
     for k, v in sla.items():
-        if k not in SLA_METRICS:
-            _fail(src, f"sla.{k}", f"unknown metric; expected one of {', '.join(SLA_METRICS)}")
-        if not isinstance(v, (int, float)) or isinstance(v, bool) or v <= 0:
-            _fail(src, f"sla.{k}", f"must be a number of seconds > 0, got {v!r}")
+        if not isinstance(k, str) or k not in SLA_METRICS:
+            _unknown(src, "sla.", k, SLA_METRICS)
+        if (not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v)
+                or not 0 < v <= MAX_SECONDS):
+            _fail(src, f"sla.{k}", f"must be a number of seconds > 0 (at most "
+                  f"{MAX_SECONDS:g}), got {_shown(v)}")
     # Only the metrics a case names are its pass bar (the seed ties each SLA to one case);
     # the others are still measured and reported, but not judged.
     return dict(sla)
@@ -202,7 +317,8 @@ def _required(src, items) -> list[str]:
         _fail(src, "required_slas", "must be a list of metric names")
     for i, k in enumerate(items):
         if not isinstance(k, str) or k not in SLA_METRICS:
-            _fail(src, f"required_slas[{i}]", f"unknown metric {k!r}")
+            _fail(src, f"required_slas[{i}]", f"unknown metric {_shown(k)}"
+                  f"{_suggest(k, SLA_METRICS)}")
     return list(items)
 
 
@@ -210,70 +326,7 @@ def _db(src, db) -> dict:
     if not isinstance(db, dict):
         _fail(src, "db", "must be a mapping")
     for k in db:
-        if k not in DB_FIELDS:
-            _fail(src, f"db.{k}", f"unknown; expected {', '.join(sorted(DB_FIELDS))}")
-        _num(src, db, k, minimum=1, integer=True)
+        if not isinstance(k, str) or k not in DB_FIELDS:
+            _unknown(src, "db.", k, DB_FIELDS)
+        _num(src, db, k, minimum=1, integer=True, maximum=3_600_000, where=f"db.{k}")
     return dict(db)
-
-
-# ---- schedules -----------------------------------------------------------------------------
-
-def build_schedule(case: Case, nodes: list[str], seed: int, total: float) -> Schedule:
-    """The case's nemesis as an explicit schedule (seconds from the workload start)."""
-    section = case.nemesis
-    if "topologies" in section:
-        return topology_schedule(nodes, seed, **(section["topologies"] or {}))
-    if "cascade" in section:
-        return cascade_schedule(nodes, seed, **(section["cascade"] or {}), total=total)
-    shifted = dict(section)
-    schedule = from_case(shifted, nodes, seed=seed, total=max(0.0, total - FIRST_FAULT_S))
-    return Schedule(schedule.seed, tuple(Step(s.at + FIRST_FAULT_S, s.fault, s.params, s.duration)
-                                         for s in schedule.steps))
-
-
-def partition_topologies(nodes: list[str], rng: random.Random) -> list[dict]:
-    """Every majority/minority split for up to 5 nodes; for more, halves, each node
-    isolated, bridge, majorities-ring and random splits. Isolate-the-leader twice."""
-    n, out = len(nodes), []
-    if n <= 5:
-        for size in range(1, (n - 1) // 2 + 1):
-            for minority in itertools.combinations(nodes, size):
-                rest = [x for x in nodes if x not in minority]
-                out.append({"shape": "majority-minority", "minority": list(minority),
-                            "grudge": grudge_to_json(complete_grudge([minority, rest]))})
-    else:
-        out += [{"shape": "halves", "grudge": grudge_to_json(build_grudge("halves", nodes, rng))}
-                for _ in range(2)]
-        out += [{"shape": "isolate-one", "node": x,
-                 "grudge": grudge_to_json(build_grudge("isolate-one", nodes, rng, node=x))}
-                for x in nodes]
-        for shape in ("bridge", "majorities-ring", "random", "random"):
-            out.append({"shape": shape, "grudge": grudge_to_json(build_grudge(shape, nodes, rng))})
-    return out + [{"shape": "isolate-leader"}, {"shape": "isolate-leader"}]
-
-
-def topology_schedule(nodes, seed, hold: float = 3.0, gap: float = 1.5) -> Schedule:
-    shapes = partition_topologies(list(nodes), random.Random(seed))
-    return Schedule(seed, tuple(Step(FIRST_FAULT_S + i * (hold + gap), "partition", p, hold)
-                                for i, p in enumerate(shapes)))
-
-
-def cascade_schedule(nodes, seed, every: float = 4.0, hold: float = 4.0,
-                     total: float = 0.0) -> Schedule:
-    """Kill (n-1)//2 nodes (seeded order) one every `every` s; after `hold` s bring them
-    back one every `every` s, in the same order (the kills overlap). Cycles repeat, with
-    fresh victims, while another whole cycle fits in `total` s (at least one cycle)."""
-    rng, steps, start = random.Random(seed), [], FIRST_FAULT_S
-    count = max(1, (len(nodes) - 1) // 2)
-    span = (count - 1) * every + hold
-    cycle = (count - 1) * every + span + every
-    while not steps or start + cycle <= total:
-        victims = rng.sample(sorted(nodes), count)
-        steps += [Step(start + i * every, "kill", {"nodes": [v]}, span)
-                  for i, v in enumerate(victims)]
-        start += cycle
-    return Schedule(seed, tuple(steps))
-
-
-def schedule_end(schedule: Schedule) -> float:
-    return max((s.at + s.duration for s in schedule.steps), default=0.0)

@@ -4,6 +4,8 @@ Exit codes follow Jepsen (DESIGN.md): 0 valid, 1 invalid, 2 unknown,
 254 bad arguments or input, 255 the run could not be carried out.
 """
 
+from remote import ControlError
+
 EXIT_VALID = 0
 EXIT_INVALID = 1
 EXIT_UNKNOWN = 2
@@ -11,10 +13,11 @@ EXIT_BAD_INPUT = 254
 EXIT_HARNESS = 255
 
 
-class HarnessError(Exception):
-    """The run could not be carried out (provisioning, SSH, DB start): exit 255."""
-
-    exit_code = EXIT_HARNESS
+# The run could not be carried out (provisioning, SSH, DB start): exit 255. The class is
+# the leaf Remote module's ControlError, so errors raised by the nemesis, DB adapters and
+# Remote implementations (which never import harness) are HarnessErrors too: every
+# `except HarnessError` and the CLI's one-line handling cover them.
+HarnessError = ControlError
 
 
 class BadInput(HarnessError):

@@ -27,7 +27,7 @@ import yaml
 
 import nemesis
 from harness import analysis, capabilities, cluster_state, report
-from harness.cases import Case, build_schedule, schedule_end
+from harness.cases import Case
 from harness.control import close_all, connect_all
 from harness.db import db_class, make_db, parse_db_opts
 from harness.errors import EXIT_HARNESS, HarnessError
@@ -69,8 +69,9 @@ class Run:
         directory, and `store/latest` does not move."""
         self.opts, self.case = opts, opts.case
         self.nodes = [f"n{i}" for i in range(1, opts.nodes + 1)]
-        self.schedule = build_schedule(self.case, self.nodes, opts.seed, self.duration_hint())
-        self.duration = max(self.duration_hint(), schedule_end(self.schedule) + 2.0)
+        self.schedule = nemesis.build_schedule(self.case.nemesis, self.nodes, opts.seed,
+                                               self.duration_hint())
+        self.duration = max(self.duration_hint(), nemesis.end_time(self.schedule) + 2.0)
         self.db_cls = db_class(opts.db)
         self.db_options = parse_db_opts(opts.db, opts.db_opts, self.case.db,
                                         source=f"case {self.case.source}: db")
@@ -171,6 +172,7 @@ async def execute(opts: RunOptions) -> dict:
     run.progress.say("checking the history")
     results = analysis.analyze(run.dir.path)
     results["task_failures"] = run.failures
+    results["nemesis_steps"] = run.meta.get("nemesis_steps", {"skipped": [], "failed": []})
     if failure is not None:
         results["harness_error"] = _note_failure(run, failure)
         if results["valid"] is not False:    # a violation found before the failure stands
@@ -318,9 +320,9 @@ async def _drive(run: Run, nem, sampler, loads) -> None:
 
 
 async def _run_timeline(run: Run, nem, schedule, sampler) -> None:
-    """Every step at its offset in its own task, so steps may overlap (cascades). A step
-    that cannot be applied is recorded (the nemesis writes an info with `error`) and the
-    run goes on: one failed fault must not throw away the history."""
+    """nemesis.run_timeline with the cluster's leader: steps may overlap (cascades); a step
+    whose targets cannot be chosen is skipped, one that fails is recorded, the run goes on.
+    run.json (and results.json) list the skipped and failed steps."""
     loop = asyncio.get_running_loop()
 
     async def leader():
@@ -329,20 +331,8 @@ async def _run_timeline(run: Run, nem, schedule, sampler) -> None:
             await asyncio.sleep(0.05)
         return sampler.leader()
 
-    async def one(step):
-        await asyncio.sleep(step.at)
-        try:
-            fault = await nemesis.start_step(nem, step, leader)
-        except (nemesis.NemesisError, HarnessError) as exc:
-            nem.event("info", step.fault, {**step.params, "error": str(exc)})
-            run.progress.say(f"fault {step.fault} at {step.at:g}s not applied: {exc}")
-            return
-        await asyncio.sleep(step.duration)
-        await nem.end(fault)
-
-    async with asyncio.TaskGroup() as tg:
-        for step in schedule.steps:
-            tg.create_task(one(step))
+    outcome = await nemesis.run_timeline(nem, schedule, leader=leader, say=run.progress.say)
+    run.write_meta(nemesis_steps=outcome.to_json())
 
 
 async def guarded(run: Run, task: str, coro):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import shlex
 from typing import Sequence
 
-from harness.control import Remote
+from remote import Remote
 
 _STEP = ('e=$({argv} 2>&1 >/dev/null); r=$?; '
          'printf "%s\\t%s\\t%s\\n" {i} "$r" "$(printf %s "$e" | tr "\\n\\t" "  ")"')

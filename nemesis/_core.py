@@ -12,8 +12,7 @@ from __future__ import annotations
 import asyncio
 from typing import Callable, Mapping
 
-from harness.control import Remote, RemoteCommandError
-from harness.errors import HarnessError
+from remote import ControlError, Remote, RemoteCommandError
 
 from . import _argv
 from ._batch import run_steps
@@ -29,8 +28,9 @@ class NemesisCore:
     """Holds the remotes, ledger, event sink and the per-host facts.
 
     `record(event)` receives history events; `clock()` returns run time in
-    ns. `db` is a DB adapter (kill/start/pause/resume/set_clock_offset/
-    status taking a Remote) or None when only network faults are used.
+    ns. `db` implements `remote.ProcessControl` (kill/start/pause/resume on a
+    node's Remote) and, for clock faults, `remote.ClockControl`; None when
+    only network faults are used.
     """
 
     def __init__(self, remotes: Mapping[str, Remote], ledger: Ledger, *, record: Record,
@@ -45,8 +45,13 @@ class NemesisCore:
         self.blocked: dict[str, set[tuple[str, str]]] = {}   # fault -> (src, dst) pairs cut
         self.lossy: dict[str, set[tuple[str, str]]] = {}     # fault -> pairs with random drops
         self.qdiscs: dict[str, set[str]] = {}                # fault -> nodes with our root qdisc
+        self.stopped: dict[str, set[str]] = {}               # fault -> nodes killed or paused
         self._faults = len({e.fault for e in ledger.open_entries()})
         self._lock = asyncio.Lock()
+
+    def down_nodes(self) -> set[str]:
+        """Nodes this nemesis killed or paused and has not yet brought back."""
+        return set().union(*self.stopped.values())
 
     def new_fault_id(self) -> str:
         self._faults += 1
@@ -131,7 +136,7 @@ class NemesisCore:
         try:
             results = await run_steps(self.remotes[node], [a for _, a in steps],
                                       stop_on_error=False)
-        except (HarnessError, OSError) as exc:  # host unreachable: the entries stay open
+        except (ControlError, OSError) as exc:  # host unreachable: the entries stay open
             return [f"{node}: undo failed: {exc}"]
         failed = set()
         for (entry, argv), (rc, err) in zip(steps, results):
@@ -144,7 +149,7 @@ class NemesisCore:
             for step in entry.undo:
                 try:
                     await self.run_step(node, step)
-                except HarnessError as exc:     # RemoteCommandError and NemesisError
+                except ControlError as exc:     # RemoteCommandError and NemesisError
                     errors.append(str(exc))
                     failed.add(entry.seq)
         for entry in entries:
@@ -153,7 +158,7 @@ class NemesisCore:
         return errors
 
     def _forget(self, fault: str | None) -> None:
-        for table in (self.blocked, self.lossy, self.qdiscs):
+        for table in (self.blocked, self.lossy, self.qdiscs, self.stopped):
             for key in list(table):
                 if fault is None or key == fault:
                     del table[key]

@@ -1,11 +1,18 @@
-"""Errors raised by the nemesis (layer: nemesis)."""
+"""Errors raised by the nemesis (layer: nemesis).
+
+All derive from the leaf `remote.ControlError`, which is
+`harness.errors.HarnessError`: the CLI prints them as one line with their
+`exit_code`, and the nemesis never imports the harness.
+"""
 
 from __future__ import annotations
 
-from harness.errors import BadInput, HarnessError
+from remote import ControlError
+
+EXIT_BAD_INPUT = 254
 
 
-class NemesisError(HarnessError):
+class NemesisError(ControlError):
     """A fault could not be applied or healed (exit 255): names the host and the fault."""
 
 
@@ -13,11 +20,18 @@ class NemesisUnsupported(NemesisError):
     """A fault needs a mechanism this host lacks (e.g. tc netem); raised before the run starts."""
 
 
-class BadSchedule(BadInput):
-    """A nemesis schedule in a case file is malformed (exit 254); names the field."""
+class NoTarget(NemesisError):
+    """A step's targets cannot be chosen now (no leader known, every target already down).
+    Raised before anything is recorded or touched: the timeline skips the step."""
 
 
-class Interrupted(HarnessError):
+class BadSchedule(ControlError):
+    """A nemesis section or schedule is malformed (exit 254); names the field."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class Interrupted(ControlError):
     """The run was stopped by SIGINT/SIGTERM after the nemesis healed (exit 128+signal)."""
 
     def __init__(self, signum: int):

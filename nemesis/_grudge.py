@@ -3,16 +3,15 @@
 A *grudge* maps each node to the set of nodes it drops traffic FROM; it is
 applied as INPUT DROP rules on the dropping node. Builders take node names
 and (where random) a `random.Random`, never the global RNG, so a schedule
-seed reproduces the same shapes. Connectivity is modelled with networkx: a
-shape is a graph of who-hears-whom, and its grudge is the complement.
+seed reproduces the same shapes. A shape is a graph of who-hears-whom (an
+adjacency mapping), and its grudge is the complement. Standard library only:
+the nemesis imports nothing third-party (tests check shapes against networkx).
 """
 
 from __future__ import annotations
 
 import random
 from typing import Iterable, Mapping, Sequence
-
-import networkx as nx
 
 Grudge = dict[str, frozenset[str]]
 
@@ -25,19 +24,31 @@ def majority(n: int) -> int:
     return n // 2 + 1
 
 
-def grudge_from_graph(g: nx.Graph) -> Grudge:
+Graph = dict[str, set[str]]
+
+
+def _connect(g: Graph, nodes: Iterable[str], to: Iterable[str] | None = None) -> None:
+    """Undirected edges between every two of `nodes` (or from each of `nodes` to `to`)."""
+    nodes = list(nodes)
+    for a in nodes:
+        g.setdefault(a, set())
+        for b in (nodes if to is None else to):
+            if a != b:
+                g[a].add(b)
+                g.setdefault(b, set()).add(a)
+
+
+def grudge_from_graph(g: Graph) -> Grudge:
     """Each node drops every node it is not adjacent to (self excluded)."""
-    nodes = set(g.nodes)
-    return {n: frozenset(nodes - set(g.adj[n]) - {n}) for n in g.nodes}
+    nodes = set(g)
+    return {n: frozenset(nodes - g[n] - {n}) for n in g}
 
 
 def complete_grudge(components: Iterable[Iterable[str]]) -> Grudge:
     """Symmetric partition: every node drops all nodes outside its own component."""
-    g = nx.Graph()
+    g: Graph = {}
     for comp in components:
-        comp = list(comp)
-        g.add_nodes_from(comp)
-        g.add_edges_from((a, b) for i, a in enumerate(comp) for b in comp[i + 1:])
+        _connect(g, comp)
     return grudge_from_graph(g)
 
 
@@ -82,11 +93,10 @@ def bridge_grudge(nodes: Sequence[str]) -> Grudge:
         raise ValueError(f"a bridge needs at least 3 nodes, got {len(nodes)}")
     mid = len(nodes) // 2
     left, middle, right = nodes[:mid], nodes[mid], nodes[mid + 1:]
-    g = nx.Graph()
-    g.add_nodes_from(nodes)
+    g: Graph = {n: set() for n in nodes}
     for side in (left, right):
-        g.add_edges_from((a, b) for i, a in enumerate(side) for b in side[i + 1:])
-        g.add_edges_from((middle, b) for b in side)
+        _connect(g, side)
+        _connect(g, [middle], side)
     return grudge_from_graph(g)
 
 

@@ -28,6 +28,7 @@ class Nemesis(NemesisCore):
                 result = await apply(fault)
         except BaseException as exc:
             self.event("info", f, {**value, "error": f"{type(exc).__name__}: {exc}"})
+            exc.nemesis_recorded = True     # the timeline must not record it a second time
             raise
         self.event("info", f, {**value, **(result or {})})
         return fault

@@ -13,7 +13,7 @@ import asyncio
 import json
 from typing import Mapping
 
-from harness.control import Remote, RemoteCommandError
+from remote import Remote, RemoteCommandError
 
 from ._argv import QDISC_HANDLE, netem_add, qdisc_del
 from ._errors import NemesisError, NemesisUnsupported

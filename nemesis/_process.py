@@ -1,7 +1,7 @@
 """Process and clock faults through the DB adapter (layer: nemesis).
 
-The adapter is duck-typed: kill/start/pause/resume/set_clock_offset/status,
-each taking the node's Remote. Undo of kill is start, of pause is resume,
+The adapter implements the leaf's `remote.ProcessControl` (kill/start/
+pause/resume, each taking the node's Remote) and `remote.ClockControl`. Undo of kill is start, of pause is resume,
 of a clock offset is offset 0; all are journaled like network faults.
 """
 
@@ -26,6 +26,8 @@ async def signal_nodes(core: NemesisCore, fault: str, op: str, nodes: Iterable[s
     """op is kill, pause, start or resume; kill and pause are undone at end/heal."""
     _need_db(core, op)
     undo = [UNDO[op]] if op in UNDO else []
+    if op in UNDO:
+        core.stopped[fault] = set(nodes)
     await asyncio.gather(*(core.journaled(fault, n, [{"db": op}], undo) for n in sorted(nodes)))
 
 

@@ -8,31 +8,28 @@ shapes, target nodes, clock offsets) are resolved here from the seed, so a
 schedule written to the run directory replays exactly; only "leader"/
 "followers" targets and isolate-leader are resolved when the step runs.
 
-Case YAML, either a seeded cycle:
-
-    nemesis: {faults: [partition-majority-minority, kill-leader, loss],
-              interval: 10, duration: 5, seed: 7}
-
-or an explicit timeline:
-
-    nemesis: {timeline: [{at: 5, fault: partition, shape: isolate-one,
-                          node: n1, duration: 10}, ...]}
+The case forms that produce schedules, and their validation, are in
+`_forms` (`check_section`, `build_schedule`); each fault's own parameters
+are checked by its entry in the registry (`_faults.FAULTS`).
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
 import random
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Sequence
 
+from . import _params as P
 from ._errors import BadSchedule
-from ._grudge import SHAPES, build_grudge, grudge_to_json
-from ._targets import select_targets
+from ._faults import FAULTS, check_params, resolve
+from ._grudge import SHAPES
 
-FAULTS = ("partition", "kill", "pause", "restart", "loss", "bandwidth", "netem", "clock",
-          "clock-strobe", "bitflip", "truncate")
 NETEM = ("netem",)
+STEP_KEYS = ("at", "fault", "duration")
 # Shorthand names usable in `faults:` lists.
 SHORTHAND = {f"partition-{s}": {"fault": "partition", "shape": s} for s in SHAPES}
 SHORTHAND.update({f"{op}-{t}": {"fault": op, "targets": t}
@@ -75,82 +72,112 @@ class Schedule:
     def needs_netem(self) -> bool:
         return any(s.fault in NETEM for s in self.steps)
 
+    def shifted(self, by: float) -> "Schedule":
+        return Schedule(self.seed, tuple(Step(s.at + by, s.fault, s.params, s.duration)
+                                         for s in self.steps))
 
-def _spec(entry, where: str) -> dict:
+
+def end_time(schedule: Schedule) -> float:
+    """When the schedule's last fault ends (s from the workload start)."""
+    return max((s.at + s.duration for s in schedule.steps), default=0.0)
+
+
+def fault_spec(entry, where: str, step_keys: Sequence[str] = ("duration",)) -> dict:
+    """A `faults:` list entry or a timeline step as {"fault", params..., step keys...},
+    every key and value checked by the fault's registry entry."""
     if isinstance(entry, str):
         if entry not in SHORTHAND and entry not in FAULTS:
-            raise BadSchedule(f"{where}: unknown fault {entry!r}; expected one of "
-                              f"{', '.join(sorted(SHORTHAND) + list(FAULTS))}")
-        return dict(SHORTHAND.get(entry, {"fault": entry}))
-    if not isinstance(entry, dict) or entry.get("fault") not in FAULTS:
-        raise BadSchedule(f"{where}: a fault must be a name or a mapping with 'fault' in "
-                          f"{', '.join(FAULTS)}, got {entry!r}")
-    return dict(entry)
+            names = sorted(SHORTHAND) + list(FAULTS)
+            raise BadSchedule(f"{where}: unknown fault {P.shown(entry)}"
+                              f"{P.suggest(entry, names)}; expected one of {', '.join(names)}")
+        spec = dict(SHORTHAND.get(entry, {"fault": entry}))
+    elif not isinstance(entry, dict):
+        raise BadSchedule(f"{where}: a fault must be a name or a mapping with 'fault', "
+                          f"got {type(entry).__name__} {P.shown(entry)}")
+    else:
+        spec = dict(entry)
+        if "fault" not in spec:
+            raise BadSchedule(f"{where}: a fault mapping needs 'fault' (one of "
+                              f"{', '.join(FAULTS)})")
+        fault = spec["fault"]
+        if not isinstance(fault, str) or fault not in FAULTS:
+            raise BadSchedule(f"{where}.fault: a fault must be one of {', '.join(FAULTS)}, "
+                              f"got {P.shown(fault)}{P.suggest(fault, FAULTS)}")
+    entry_ = FAULTS[spec["fault"]]
+    params = {k: v for k, v in spec.items() if k not in ("fault", *step_keys)}
+    step = {k: v for k, v in spec.items() if k in step_keys}
+    P.keys(params, [*entry_.params, *step_keys], where)   # suggests step keys too
+    check_params(entry_, params, where)
+    if "duration" in step:
+        P.seconds(step["duration"], f"{where}.duration")
+    return spec
 
 
-def resolve(spec: dict, nodes: Sequence[str], rng: random.Random, where: str) -> dict:
-    """Fix the random parts of one fault spec (shapes, targets, offsets)."""
-    fault, params = spec["fault"], {k: v for k, v in spec.items()
-                                    if k not in ("fault", "at", "duration")}
-    try:
-        if fault == "partition":
-            shape = params.get("shape", "majority-minority")
-            if shape != "isolate-leader":
-                params["grudge"] = grudge_to_json(build_grudge(
-                    shape, nodes, rng, node=params.get("node"),
-                    direction=params.get("direction", "symmetric")))
-        elif fault == "clock" and params.get("mode") == "skew":
-            top = int(params.get("max_ms", 500))
-            params["offsets_ms"] = {n: rng.randint(-top, top) for n in sorted(nodes)}
-        elif params.get("targets", "one") not in ("leader", "followers"):
-            params["nodes"] = select_targets(params.pop("targets", "one"), nodes, rng)
-    except ValueError as exc:
-        raise BadSchedule(f"{where}: {exc}") from None
-    return params
-
-
-def _number(value, where: str, minimum: float = 0.0) -> float:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or value < minimum:
-        raise BadSchedule(f"{where}: must be a number >= {minimum:g}, got {value!r}")
-    return float(value)
+def _params_of(spec: dict) -> dict:
+    return {k: v for k, v in spec.items() if k not in STEP_KEYS}
 
 
 def generate(seed: int, nodes: Sequence[str], faults: list, *, interval: float,
              duration: float, total: float) -> Schedule:
     """Cycle through `faults`, one every `interval` s, each lasting `duration` s,
-    until `total` s. Same seed and inputs -> the same schedule."""
-    _number(interval, "nemesis.interval", 0.001)
-    _number(duration, "nemesis.duration")
+    until `total` s. Same seed and inputs -> the same schedule. BadSchedule
+    (before building anything) when it would exceed MAX_STEPS steps."""
+    P.seconds(interval, "nemesis.interval", positive=True)
+    P.number(interval, "nemesis.interval", minimum=0.001)
+    P.seconds(duration, "nemesis.duration")
     if duration > interval:
         raise BadSchedule(f"nemesis.duration ({duration}) must not exceed nemesis.interval "
                           f"({interval}): faults of a cycle do not overlap")
-    if not faults:
+    if not isinstance(faults, list) or not faults:
         raise BadSchedule("nemesis.faults: must list at least one fault")
-    specs = [_spec(f, f"nemesis.faults[{i}]") for i, f in enumerate(faults)]
-    rng, steps, i = random.Random(seed), [], 0
-    while i * interval < total and i < 10_000:
-        spec = specs[i % len(specs)]
+    count = math.ceil(max(0.0, total) / interval)
+    if count > P.MAX_STEPS:
+        raise BadSchedule(f"nemesis.interval: {interval:g} s over {total:g} s makes {count} "
+                          f"steps; at most {P.MAX_STEPS}")
+    specs = [fault_spec(f, f"nemesis.faults[{i}]") for i, f in enumerate(faults)]
+    rng, steps = random.Random(seed), []
+    for i in range(count):
+        spec, where = specs[i % len(specs)], f"nemesis.faults[{i % len(specs)}]"
         steps.append(Step(float(round(i * interval, 6)), spec["fault"],
-                          resolve(spec, nodes, rng, f"nemesis.faults[{i % len(specs)}]"),
+                          resolve(spec["fault"], _params_of(spec), nodes, rng, where),
                           float(spec.get("duration", duration))))
-        i += 1
     return Schedule(seed, tuple(steps))
 
 
-def from_case(section: dict, nodes: Sequence[str], *, seed: int, total: float) -> Schedule:
-    """The schedule described by a case's `nemesis:` mapping (see module doc)."""
-    if not isinstance(section, dict):
-        raise BadSchedule(f"nemesis: must be a mapping, got {type(section).__name__}")
-    seed = section.get("seed", seed)
-    if "timeline" in section:
-        rng, steps = random.Random(seed), []
-        for i, item in enumerate(section["timeline"] or []):
-            where = f"nemesis.timeline[{i}]"
-            spec = _spec(item, where)
-            steps.append(Step(_number(spec.get("at"), f"{where}.at"), spec["fault"],
-                              resolve(spec, nodes, rng, where),
-                              _number(spec.get("duration", 0), f"{where}.duration")))
-        return Schedule(seed, tuple(sorted(steps, key=lambda s: s.at)))
-    return generate(seed, nodes, section.get("faults", []),
-                    interval=section.get("interval", 10), duration=section.get("duration", 5),
-                    total=total)
+def timeline(seed, nodes: Sequence[str], items) -> Schedule:
+    """Explicit steps (each with `at`, `fault`, optional `duration`), sorted by `at`."""
+    if not isinstance(items, list) or not items:
+        raise BadSchedule("nemesis.timeline: must be a non-empty list of steps")
+    if len(items) > P.MAX_STEPS:
+        raise BadSchedule(f"nemesis.timeline: {len(items)} steps; at most {P.MAX_STEPS}")
+    rng, steps = random.Random(seed), []
+    for i, item in enumerate(items):
+        where = f"nemesis.timeline[{i}]"
+        if isinstance(item, dict) and "at" not in item:
+            raise BadSchedule(f"{where}.at: is required (seconds after the workload starts)")
+        if not isinstance(item, dict):
+            raise BadSchedule(f"{where}: a timeline step must be a mapping with 'at' and "
+                              f"'fault', got {type(item).__name__} {P.shown(item)}")
+        spec = fault_spec(item, where, STEP_KEYS)
+        at = P.seconds(spec["at"], f"{where}.at")
+        steps.append(Step(at, spec["fault"],
+                          resolve(spec["fault"], _params_of(spec), nodes, rng, where),
+                          P.seconds(spec.get("duration", 0), f"{where}.duration")))
+    return Schedule(seed, tuple(sorted(steps, key=lambda s: s.at)))
+
+
+SCHEDULE_FILE = "nemesis-schedule.json"
+
+
+def write_schedule(run_dir, schedule: Schedule) -> None:
+    """Record the schedule in the run directory (before the run starts), fsynced,
+    so `--seed` or the file itself replays it."""
+    path = Path(run_dir) / SCHEDULE_FILE
+    with open(path, "w") as f:
+        f.write(schedule.dumps() + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def read_schedule(run_dir) -> Schedule:
+    return Schedule.from_json(json.loads((Path(run_dir) / SCHEDULE_FILE).read_text()))

@@ -17,7 +17,7 @@ import contextlib
 import signal
 from typing import Mapping
 
-from harness.control import Remote
+from remote import Remote
 
 from ._errors import Interrupted
 from ._ledger import Ledger

@@ -7,8 +7,8 @@ import sys
 import pytest
 import yaml
 
-from harness.cases import (build_schedule, cascade_schedule, catalogue, load_case, parse_case,
-                           partition_topologies, topology_schedule)
+from harness.cases import catalogue, load_case, parse_case
+from nemesis import build_schedule, cascade_schedule, partition_topologies, topology_schedule
 from harness.errors import BadInput
 from harness.db import parse_db_opts
 
@@ -137,6 +137,6 @@ def test_cascade_kills_up_to_the_tolerable_minority_at_once():
 
 def test_cycle_schedule_starts_after_a_quiet_phase():
     case = load_case("tc-af-001")
-    s = build_schedule(case, nodes(5), 1, case.time_limit)
+    s = build_schedule(case.nemesis, nodes(5), 1, case.time_limit)
     assert s.steps and s.steps[0].at >= 3.0
-    assert build_schedule(case, nodes(5), 1, case.time_limit) == s
+    assert build_schedule(case.nemesis, nodes(5), 1, case.time_limit) == s
