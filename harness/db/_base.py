@@ -25,7 +25,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.control import Host, Remote
+from remote import Host, Remote
 from harness.errors import HarnessError
 
 CAPABILITIES = {

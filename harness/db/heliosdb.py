@@ -17,7 +17,7 @@ import tarfile
 from pathlib import Path
 
 from emulator import options as _emulator_options
-from harness.control import Host, Remote, RemoteCommandError
+from remote import Host, Remote, RemoteCommandError
 from harness.db import _wire
 from harness.db._base import DB, Option
 from harness.db.heliosdb_client import HeliosClient
