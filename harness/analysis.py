@@ -21,23 +21,55 @@ from harness.errors import BadInput, EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID
 from workloads import WORKLOADS
 
 
+REQUIRED_FILES = ("case.yaml", "run.json", "history.jsonl")
+
+
 def load_run(run_dir: Path) -> dict:
-    """The run's files: case, run.json, history, states, node events (on the run clock)."""
+    """The run's files: case, run.json, history, states, node events (on the run clock).
+    BadInput naming the directory and the file for anything missing or malformed."""
     run_dir = Path(run_dir)
+    for name in REQUIRED_FILES:
+        if not (run_dir / name).is_file():
+            raise BadInput(f"run directory {run_dir}: missing {name}")
+    case = _load_case(run_dir / "case.yaml")
+    meta = _load_meta(run_dir / "run.json")
     try:
-        case = parse_case(yaml.safe_load((run_dir / "case.yaml").read_text()),
-                          str(run_dir / "case.yaml"))
-        meta = json.loads((run_dir / "run.json").read_text())
         history = checker.read_jsonl(run_dir / "history.jsonl")
         states_path = run_dir / "states.jsonl"
         states = checker.read_jsonl(states_path) if states_path.exists() else []
         node_events = checker.read_node_events(run_dir, meta["wall_start"])
-    except FileNotFoundError as exc:
-        raise BadInput(f"run directory {run_dir}: missing {Path(exc.filename).name}") from None
-    except (ValueError, KeyError, yaml.YAMLError) as exc:
-        raise BadInput(f"run directory {run_dir}: {exc}") from None
+    except ValueError as exc:   # checker.BadRunLog names file:line
+        raise BadInput(str(exc)) from None
     return {"case": case, "meta": meta, "history": history, "states": states,
             "node_events": node_events}
+
+
+def _load_case(path: Path):
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        problem = getattr(exc, "problem", None) or getattr(exc, "strerror", None) or exc
+        raise BadInput(f"{path}: cannot read the case: {problem}") from None
+    return parse_case(raw, str(path))
+
+
+def _load_meta(path: Path) -> dict:
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise BadInput(f"{path}: not a readable JSON object ({type(exc).__name__})") from None
+    if not isinstance(meta, dict):
+        raise BadInput(f"{path}: expected a JSON object, got {type(meta).__name__}")
+    wall = meta.get("wall_start")
+    if not isinstance(wall, (int, float)) or isinstance(wall, bool) or wall != wall \
+            or wall in (float("inf"), float("-inf")):
+        raise BadInput(f"{path}: field 'wall_start' must be a number (the run's wall-clock "
+                       f"start in seconds), got {wall!r}")
+    nodes = meta.get("nodes")
+    if nodes is not None and not (isinstance(nodes, list)
+                                  and all(isinstance(n, str) for n in nodes)):
+        raise BadInput(f"{path}: field 'nodes' must be a list of node names, got {nodes!r}")
+    return meta
 
 
 def check_plan(case) -> list[tuple[str, str, dict, str | None]]:
