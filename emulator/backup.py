@@ -97,7 +97,8 @@ class BackupService:
         finally:
             self.running -= 1
         elapsed = time.monotonic() - started
-        return {**{k: v for k, v in m.items() if k != "chunks"}, "chunks": len(m["chunks"]),
+        return {**{k: v for k, v in m.items() if k not in ("chunks", "id")}, "backup": m["id"],
+                "chunks": len(m["chunks"]),
                 "seconds": round(elapsed, 6), "bytes_per_s": round(m["bytes"] / elapsed, 1)}
 
     def _manifest(self, bid: str, kind: str, parent, start: int, end: int, term: int,

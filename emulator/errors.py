@@ -40,8 +40,8 @@ REGISTRY: dict[str, ErrorCode] = {e.code: e for e in (
               "backup: `--backup-max-concurrent` backups are already running on this node. "
               "No backup was started; retry later."),
     ErrorCode("backup_not_found", True,
-              "backup/verify: the `parent` or `backup` id names no valid backup in this node's "
-              "repository (or there is none to be the parent). Nothing was written."),
+              "backup/verify/restore: the `parent` or `backup` id names no backup in the "
+              "repository (or there is none to be the parent). Nothing was done."),
     ErrorCode("backup_empty", True,
               "backup: no committed record after the parent's `end_lsn` yet, so an incremental "
               "would be empty. Nothing was written."),

@@ -38,7 +38,7 @@ def sealed(manifest: dict) -> dict:
 
 
 def checksum_ok(manifest: dict) -> bool:
-    return isinstance(manifest, dict) and sealed(manifest).get("checksum") == manifest.get("checksum")
+    return isinstance(manifest, dict) and sealed(manifest)["checksum"] == manifest.get("checksum")
 
 
 def write_atomic(path: str, data: bytes) -> None:

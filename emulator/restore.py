@@ -183,8 +183,8 @@ def plan(repo: str, backup: str | None) -> tuple[list[dict], dict]:
     all_chains = chains(manifests)
     if backup is not None:
         if backup not in manifests:
-            raise NodeError("backup_corrupt" if backup in R.backup_ids(repo) else
-                            "target_out_of_range", f"backup {backup!r}: no valid manifest in {repo}")
+            code = "backup_corrupt" if backup in R.backup_ids(repo) else "backup_not_found"
+            raise NodeError(code, f"backup {backup!r}: no valid manifest in {repo}")
         if backup not in all_chains:
             raise NodeError("backup_corrupt", f"backup {backup!r}: its chain is broken (a "
                             f"parent is missing, invalid or not contiguous)")

@@ -38,7 +38,7 @@ def test_incr_drop_boundary_loses_the_first_record_of_an_incremental(tmp_path, b
         inc = c.request("n1", {"op": "backup", "kind": "incremental"})
         assert inc["ok"] and inc["start_lsn"] == first["lsn"] == full["end_lsn"] + 1
         assert c.request("n1", {"op": "verify"})["valid"]  # hashes cannot see it
-        exact, out = _restore_matches(c, tmp_path, w, "r", "--backup", inc["id"])
+        exact, out = _restore_matches(c, tmp_path, w, "r", "--backup", inc["backup"])
         assert exact is (bug is None), out
         if bug:  # the restore itself notices the hole: refused, never a wrong state
             assert (out["error"], out["definite"]) == ("backup_corrupt", True)
@@ -90,7 +90,7 @@ def test_backup_torn_cut_leaks_records_applied_during_the_copy(tmp_path, bug):
                 writer.stop.set()
                 writer.join()
             assert writer.count > during or any(lsn > r["end_lsn"] for lsn, *_ in w.acked)
-            lsn, state = restored_state(_restore_into(c, tmp_path, r["id"]))
+            lsn, state = restored_state(_restore_into(c, tmp_path, r["backup"]))
             results.append(mine(state) == w.at(lsn))
             if bug and not results[-1]:
                 break

@@ -43,20 +43,20 @@ def test_full_and_incremental_chain_restores_each_end_exactly(one, tmp_path):
         ids.append(r)
     full, inc1, inc2 = ids
     assert (full["kind"], full["parent"], full["start_lsn"]) == ("full", None, 1)
-    assert inc1["parent"] == full["id"] and inc1["start_lsn"] == full["end_lsn"] + 1
-    assert inc2["parent"] == inc1["id"] and inc2["start_lsn"] == inc1["end_lsn"] + 1
+    assert inc1["parent"] == full["backup"] and inc1["start_lsn"] == full["end_lsn"] + 1
+    assert inc2["parent"] == inc1["backup"] and inc2["start_lsn"] == inc1["end_lsn"] + 1
     assert inc2["records"] == inc2["end_lsn"] - inc2["start_lsn"] + 1 == 15
     for b in ids:  # manifests on disk: own checksum right, chunks as the reply says
-        m = json.loads((repo_of(c, "n1") / "backups" / b["id"] / "manifest.json").read_bytes())
+        m = json.loads((repo_of(c, "n1") / "backups" / b["backup"] / "manifest.json").read_bytes())
         assert R.checksum_ok(m) and len(m["chunks"]) == b["chunks"] > 1
         assert sum(ch["size"] for ch in m["chunks"]) == m["bytes"] == b["bytes"]
-        code, out, err = restore(repo_of(c, "n1"), tmp_path / b["id"], "--backup", b["id"])
+        code, out, err = restore(repo_of(c, "n1"), tmp_path / b["backup"], "--backup", b["backup"])
         assert code == 0, (out, err)
-        lsn, state = restored_state(tmp_path / b["id"])
+        lsn, state = restored_state(tmp_path / b["backup"])
         assert lsn == out["restored_lsn"] == b["end_lsn"]
         assert state == w.at(b["end_lsn"]) and state != w.at(b["end_lsn"] - 1)
-        assert out["chain"] == [x["id"] for x in ids[:ids.index(b) + 1]]
-    assert full["digest"] == _digest_of(tmp_path / full["id"])
+        assert out["chain"] == [x["backup"] for x in ids[:ids.index(b) + 1]]
+    assert full["digest"] == _digest_of(tmp_path / full["backup"])
     st = c.status("n1")
     code, out, _ = restore(repo_of(c, "n1"), tmp_path / "latest", "--latest")
     assert code == 0 and out["restored_lsn"] == _flush(c) == st["applied"]
@@ -187,13 +187,13 @@ def test_follower_backups_while_the_leader_takes_writes(tmp_path):
         for i in range(20, 30):
             w.put(c, ld, f"k{i % 6}", i)
         wait_for(lambda: c.status(f)["applied"] >= c.status(ld)["applied"], 5, "catch up")
-        inc = c.request(f, {"op": "backup", "kind": "incremental", "parent": full["id"]})
+        inc = c.request(f, {"op": "backup", "kind": "incremental", "parent": full["backup"]})
         assert full["ok"] and inc["ok"] and full["node"] == f and inc["start_lsn"] == \
             full["end_lsn"] + 1
         for b in (full, inc):
-            code, out, err = restore(repo_of(c, f), tmp_path / b["id"], "--backup", b["id"])
+            code, out, err = restore(repo_of(c, f), tmp_path / b["backup"], "--backup", b["backup"])
             assert code == 0, err
-            assert restored_state(tmp_path / b["id"]) == (b["end_lsn"], w.at(b["end_lsn"]))
+            assert restored_state(tmp_path / b["backup"]) == (b["end_lsn"], w.at(b["end_lsn"]))
         for n in c.ids:
             _flush(c, n)
         by_node = {n: {r["lsn"]: r for r in archived_records(repo_of(c, n))} for n in c.ids}
@@ -215,8 +215,8 @@ def test_backup_request_errors_are_definite(one):
         r = c.request("n1", req)
         assert (r["ok"], r["error"], r["definite"]) == (False, code, True), (req, r)
     full = c.request("n1", {"op": "backup", "kind": "full"})
-    r = c.request("n1", {"op": "backup", "kind": "incremental", "parent": full["id"]})
+    r = c.request("n1", {"op": "backup", "kind": "incremental", "parent": full["backup"]})
     assert (r["error"], r["definite"]) == ("backup_empty", True), r
     r = c.request("n1", {"op": "backup", "kind": "incremental", "parent": "n1-000099-full"})
     assert r["error"] == "backup_not_found", r
-    assert [b["id"] for b in c.request("n1", {"op": "list"})["backups"]] == [full["id"]]
+    assert [b["id"] for b in c.request("n1", {"op": "list"})["backups"]] == [full["backup"]]

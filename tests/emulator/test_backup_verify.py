@@ -45,8 +45,8 @@ def test_verify_names_a_flipped_chunk_a_tampered_manifest_and_a_bad_segment(one,
     assert (clean["valid"], clean["bad"], clean["backups"]) == (True, [], 2)
     assert clean["bytes"] >= full["bytes"] + inc["bytes"]
 
-    _flip(repo / "backups" / full["id"] / "chunk-000002", 17)
-    mpath = repo / "backups" / inc["id"] / "manifest.json"
+    _flip(repo / "backups" / full["backup"] / "chunk-000002", 17)
+    mpath = repo / "backups" / inc["backup"] / "manifest.json"
     m = json.loads(mpath.read_bytes())
     m["end_lsn"] += 1  # a tampered manifest keeps its old checksum
     mpath.write_text(json.dumps(m))
@@ -57,21 +57,22 @@ def test_verify_names_a_flipped_chunk_a_tampered_manifest_and_a_bad_segment(one,
     assert r["valid"] is False
     got = sorted((b.get("backup") or b.get("segment"), b["chunk"], b["reason"].split(":")[0])
                  for b in r["bad"])
-    assert got == sorted([(full["id"], "chunk-000002", "blake3 mismatch"),
-                          (inc["id"], "manifest.json", "manifest checksum mismatch (tampered "
+    assert got == sorted([(full["backup"], "chunk-000002", "blake3 mismatch"),
+                          (inc["backup"], "manifest.json", "manifest checksum mismatch (tampered "
                            "or torn manifest)"),
                           (seg.stem, seg.name, "size")])
-    one_only = c.request("n1", {"op": "verify", "backup": full["id"]})
-    assert [(b["backup"], b["chunk"]) for b in one_only["bad"]] == [(full["id"], "chunk-000002")]
+    one_only = c.request("n1", {"op": "verify", "backup": full["backup"]})
+    assert [(b["backup"], b["chunk"]) for b in one_only["bad"]] == \
+        [(full["backup"], "chunk-000002")]
     code, out, _ = run_tool("verify", "--repo", str(repo))
     assert code == 1 and out["bad"] == r["bad"]
 
     # restore refuses damaged data: the only base is the damaged full backup
-    code, out, err = restore(repo, tmp_path / "r", "--backup", full["id"])
+    code, out, err = restore(repo, tmp_path / "r", "--backup", full["backup"])
     assert (code, out["error"], out["definite"]) == (1, "backup_corrupt", True), (out, err)
     assert "chunk-000002" in out["message"] and not (tmp_path / "r").exists()
     # the tampered manifest is no backup at all
-    assert [b["id"] for b in c.request("n1", {"op": "list"})["backups"]] == [full["id"]]
+    assert [b["id"] for b in c.request("n1", {"op": "list"})["backups"]] == [full["backup"]]
 
 
 def test_restore_falls_back_to_an_intact_base_and_says_so(one, tmp_path):
@@ -82,10 +83,10 @@ def test_restore_falls_back_to_an_intact_base_and_says_so(one, tmp_path):
     w.put(c, "n1", "k1", "new")
     new = c.request("n1", {"op": "backup", "kind": "full"})
     last = c.request("n1", {"op": "archive_flush"})["archived_lsn"]
-    _flip(repo_of(c, "n1") / "backups" / new["id"] / "chunk-000000", 3)
+    _flip(repo_of(c, "n1") / "backups" / new["backup"] / "chunk-000000", 3)
     code, out, err = restore(repo_of(c, "n1"), tmp_path / "r", "--to-lsn", str(last))
     assert code == 0, err
-    assert out["base"] == old["id"] and [s["base"] for s in out["skipped"]] == [new["id"]]
+    assert out["base"] == old["backup"] and [s["base"] for s in out["skipped"]] == [new["backup"]]
     assert restored_state(tmp_path / "r") == (last, w.at(last))
 
 
@@ -114,17 +115,17 @@ def test_concurrent_backups_all_succeed_or_are_refused_busy(one, tmp_path):
     busy = [r for r in replies if not r["ok"]]
     assert ok and busy, replies
     assert all((r["error"], r["definite"]) == ("backup_busy", True) for r in busy), busy
-    assert len({r["id"] for r in ok}) == len(ok) and len({r["end_lsn"] for r in ok}) >= 1
+    assert len({r["backup"] for r in ok}) == len(ok) and len({r["end_lsn"] for r in ok}) >= 1
     assert writer.count > 0
     listed = c.request("n1", {"op": "list"})
-    assert sorted(b["id"] for b in listed["backups"]) == sorted(r["id"] for r in ok)
+    assert sorted(b["id"] for b in listed["backups"]) == sorted(r["backup"] for r in ok)
     assert sorted(p.name for p in (repo_of(c, "n1") / "backups").iterdir()) == \
-        sorted(r["id"] for r in ok)
+        sorted(r["backup"] for r in ok)
     assert c.request("n1", {"op": "verify"})["valid"]
     for r in ok:
-        code, out, err = restore(repo_of(c, "n1"), tmp_path / r["id"], "--backup", r["id"])
+        code, out, err = restore(repo_of(c, "n1"), tmp_path / r["backup"], "--backup", r["backup"])
         assert code == 0, err
-        lsn, state = restored_state(tmp_path / r["id"])
+        lsn, state = restored_state(tmp_path / r["backup"])
         assert lsn == r["end_lsn"] and mine(state) == w.at(lsn)
         assert out["digest"] == r["digest"] and len(state) - len(mine(state)) == 10240
 
@@ -146,10 +147,11 @@ def test_a_backup_killed_midway_is_never_listed(tmp_path):
         c.signal("n1", signal.SIGKILL)
         c.procs["n1"].wait(10)
         t.join()
-        partial = [p.name for p in backups.iterdir() if p.name != done["id"]]
+        partial = [p.name for p in backups.iterdir() if p.name != done["backup"]]
         assert partial and not (backups / partial[0] / "manifest.json").exists()
         c.start("n1")
-        assert [p.name for p in backups.iterdir()] == [done["id"]]
-        assert [b["id"] for b in c.request("n1", {"op": "list"})["backups"]] == [done["id"]]
+        assert [p.name for p in backups.iterdir()] == [done["backup"]]
+        listed = c.request("n1", {"op": "list"})["backups"]
+        assert [b["id"] for b in listed] == [done["backup"]]
     finally:
         c.close()
