@@ -6,7 +6,9 @@ their cluster record, replays the undo steps of every entry not yet healed
 harness-owned iptables rule or qdisc left. Process and clock undo steps go
 through the database adapter the record names (or --db NAME when the record has none).
 
-RUN_DIR defaults to <store>/latest, else the current cluster's directory.
+RUN_DIR defaults to <store>/latest, else the current cluster's directory; a
+store root given as RUN_DIR (it holds `latest` or `clusters/`) means that
+store's latest run.
 The cluster record is RUN_DIR/cluster.json, else --cluster, else
 <store>/clusters/current/cluster.json. Exit 0 when the verification is
 clean, 255 when it is not (the leftovers are printed).
@@ -22,11 +24,13 @@ from pathlib import Path
 from harness import cluster_state as cs
 from harness.errors import BadInput, EXIT_HARNESS
 
+LEDGER = "nemesis-ledger.jsonl"
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("heal", help="replay the nemesis ledger of a run: heal every fault left behind")
-    p.add_argument("run_dir", nargs="?", help="run directory (default: <store>/latest, "
-                   "else the current cluster's directory)")
+    p.add_argument("run_dir", nargs="?", help="run directory, or a store (its latest run) "
+                   "(default: <store>/latest, else the current cluster's directory)")
     p.add_argument("--cluster", help="cluster.json to reach the hosts (default: RUN_DIR/cluster.json, "
                    "else <store>/clusters/current/cluster.json)")
     p.add_argument("--store", default="./store", help="result store (default ./store)")
@@ -36,12 +40,20 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
+def _is_store_root(path: Path) -> bool:
+    """A result store (it has `latest` or `clusters/`) rather than a run directory."""
+    return not (path / LEDGER).is_file() and (
+        (path / "latest").is_dir() or cs.clusters_dir(path).is_dir())
+
+
 def _run_dir(args) -> Path:
     if args.run_dir:
         path = Path(args.run_dir)
         if not path.is_dir():
             raise BadInput(f"heal: run directory {path} does not exist")
-        return path
+        if not _is_store_root(path):
+            return path
+        args.store = str(path)      # `harness heal STORE_DIR`: that store's latest run
     for candidate in (Path(args.store) / "latest", cs.clusters_dir(args.store) / "current"):
         if candidate.is_dir():
             return candidate.resolve()
@@ -85,8 +97,8 @@ async def _heal(cluster: cs.Cluster, run_dir: Path, db_name: str | None = None) 
 
 def run(args) -> int:
     run_dir = _run_dir(args)
-    if not (run_dir / "nemesis-ledger.jsonl").is_file():
-        raise BadInput(f"heal: {run_dir} has no nemesis-ledger.jsonl: nothing to replay")
+    if not (run_dir / LEDGER).is_file():
+        raise BadInput(f"heal: {run_dir} has no {LEDGER}: nothing to replay")
     cluster = _record(args, run_dir)
     result = asyncio.run(_heal(cluster, run_dir, getattr(args, "db", None)))
     if args.json:
