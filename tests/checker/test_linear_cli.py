@@ -58,15 +58,42 @@ def test_json_output_has_the_documented_fields(tmp_path):
     assert result["counterexample"]["not_placeable_next"][0]["value"] == 2
 
 
+def hard_events(n=40):
+    """Many concurrent writes, each value written twice, then two reads no order explains:
+    outside the read-mapping fast path, a search far beyond a fraction of a second."""
+    events = [ev(p, "invoke", "write", p % (n // 2), p) for p in range(n)]
+    events += [ev(p, "ok", "write", p % (n // 2), n + p) for p in range(n)]
+    return events + [ev(99, "invoke", "read", None, 2 * n), ev(99, "ok", "read", 0, 2 * n + 1),
+                     ev(99, "invoke", "read", None, 2 * n + 2), ev(99, "ok", "read", 1, 2 * n + 3)]
+
+
 def test_time_limit_exits_2_unknown(tmp_path):
-    n = 40
-    events = [ev(p, "invoke", "write", p, p) for p in range(n)]
-    events += [ev(p, "ok", "write", p, n + p) for p in range(n)]
-    events += [ev(99, "invoke", "read", None, 2 * n), ev(99, "ok", "read", -1, 2 * n + 1)]
-    done = harness(write(tmp_path, *events), "--time-limit", "0.3", "--json")
+    done = harness(write(tmp_path, *hard_events()), "--time-limit", "0.3", "--json")
     assert done.returncode == 2, done.stderr
     result = json.loads(done.stdout)
     assert (result["valid"], result["keys_decided"], result["keys"]) == ("unknown", 0, 1)
+    assert result["reason"] == ["time limit"]
+
+
+def test_there_is_a_default_time_limit(tmp_path, capsys, monkeypatch):
+    """Without --time-limit the check still stops (the default, shortened here) with unknown."""
+    from harness import _cmd_check
+    assert _cmd_check.DEFAULT_TIME_LIMIT_S == 60
+    monkeypatch.setattr(_cmd_check, "DEFAULT_TIME_LIMIT_S", 0.3)
+    code = main(["check", str(write(tmp_path, *hard_events())), "--json"])
+    out, err = capsys.readouterr()
+    assert code == 2, err
+    assert json.loads(out)["reason"] == ["time limit"]
+
+
+def test_memory_bound_exits_2_unknown(tmp_path, capsys):
+    code = main(["check", str(write(tmp_path, *hard_events())), "--max-memory", "64M",
+                 "--time-limit", "60", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 2, err
+    result = json.loads(out)
+    assert result["valid"] == "unknown"
+    assert any(r.startswith("memory limit") for r in result["reason"]), result["reason"]
 
 
 def test_truncated_last_line_warns_and_checks_the_rest(tmp_path):
