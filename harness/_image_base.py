@@ -29,8 +29,12 @@ PYTHON_LABEL = "heliosdb-harness.python"
 IMAGE_LABEL = "heliosdb-harness.image"
 # What a node needs: the emulator's interpreter, sshd, and the fault tools
 # (iptables, tc from iproute2, kill/pkill from procps and psmisc).
+# etcd-server / etcd-client: the second database under test (harness/db/etcd.py).
 PACKAGES = ("python3", "openssh-server", "iptables", "iproute2", "procps", "psmisc",
-            "iputils-ping")
+            "iputils-ping", "etcd-server", "etcd-client")
+# The base records the package list it was built with; a base built with another
+# list is rebuilt, so adding a package reaches machines that cached an older base.
+PACKAGES_LABEL = "heliosdb-harness.packages"
 # Trimmed from the rootfs: package caches, docs and locales nobody reads in a node.
 _TRIM = ("var/cache/apt/archives/*.deb", "var/cache/apt/*.bin", "var/lib/apt/lists/*",
          "usr/share/doc/*", "usr/share/man/*", "usr/share/locale/*", "etc/ssh/ssh_host_*")
@@ -55,7 +59,7 @@ def ensure_base(client: docker.DockerClient, progress: Progress, *, force: bool 
     source = apt_source()
     tag = base_tag(source)
     previous = _image_id(client, tag)
-    if previous and not force:
+    if previous and not force and _packages(client, tag) == ",".join(PACKAGES):
         return tag
     if shutil.which("debootstrap") is None:
         raise HarnessError(f"base image {tag} is missing and debootstrap is not installed: "
@@ -79,6 +83,10 @@ def _image_id(client: docker.DockerClient, tag: str) -> str | None:
         return client.images.get(tag).id
     except docker.errors.ImageNotFound:
         return None
+
+
+def _packages(client: docker.DockerClient, tag: str) -> str | None:
+    return (client.images.get(tag).labels or {}).get(PACKAGES_LABEL)
 
 
 def _remove_quietly(client: docker.DockerClient, image_id: str) -> None:
@@ -136,6 +144,7 @@ def _import(client, root: Path, tar: Path, tag: str, pyver: str, progress: Progr
                    check=True, capture_output=True)
     repo, _, name = tag.partition(":")
     changes = [f"LABEL {IMAGE_LABEL}=base", f"LABEL {PYTHON_LABEL}={pyver}",
+               f"LABEL {PACKAGES_LABEL}={','.join(PACKAGES)}",
                'CMD ["/bin/bash"]']
     out = client.api.import_image_from_file(str(tar), repository=repo, tag=name,
                                             changes=changes)

@@ -18,6 +18,7 @@ from harness.errors import BadInput
 
 DATABASES = {
     "heliosdb": "harness.db.heliosdb:HeliosDB",
+    "etcd": "harness.db.etcd:Etcd",
 }
 
 

@@ -1,0 +1,225 @@
+"""DB adapter for etcd 3.4 (Debian's etcd-server / etcd-client) (layer: harness).
+
+On each node, under Host.workdir:
+  data/      etcd's data directory (WAL and snapshots)
+  node.log   etcd's stderr (zap JSON log lines)
+  node.pid   the pid of the daemonized etcd (setsid)
+Member names are the node names (n1, n2, ...), peer URLs http://ADDR:2380 and
+client URLs http://ADDR:2379 on each node's address, one --initial-cluster.
+The binary is /usr/bin/etcd: in the node image (docker), the machine's own
+package (netns), the lab host's (ssh); setup says how to install it if missing.
+
+Options: election_timeout_ms and heartbeat_ms (etcd wants the first at least
+5 times the second), pre_vote (default false, etcd 3.4's default) and
+serializable_reads (register reads served by any member from its own state,
+possibly stale; the default is linearizable). Status comes from etcd's own
+/v3/maintenance/status: role, term, leader (member id mapped to a node name
+through /v3/cluster/member/list, cached), commit and applied raft indexes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+from pathlib import Path
+
+from harness.control import Host, Remote, RemoteCommandError
+from harness.db._base import DB, Option
+from harness.db._http import BadReply, HttpConnection, NotSent
+from harness.db.etcd_client import EtcdClient
+from harness.errors import BadInput, HarnessError
+
+CLIENT_PORT = 2379
+PEER_PORT = 2380
+ETCD = "etcd"
+
+
+class Etcd(DB):
+    name = "etcd"
+    capabilities = frozenset({"kill", "pause", "local-reads"})
+    lacks = {
+        "clock": "Go reads the clock through the vDSO, so libfaketime does not reach it",
+        "disk": "etcd's WAL segments have no fixed path and format the disk faults know",
+        "backup": "not offered yet (etcdctl snapshot save/restore would be a full backup)",
+        "incremental-backup": "etcd has full snapshots only, no incremental backup chain",
+        "pitr": "etcd cannot restore to a point in time, only to a full snapshot",
+    }
+    client_kinds = ("register", "set")
+    options = {
+        "election_timeout_ms": Option(int, "etcd --election-timeout", 10, 50_000),
+        "heartbeat_ms": Option(int, "etcd --heartbeat-interval", 1, 10_000),
+        "pre_vote": Option(bool, "etcd --pre-vote (3.4 default: false)"),
+        "serializable_reads": Option(bool, "register reads are serializable (may be stale)"),
+    }
+
+    def __init__(self, hosts: list[Host], *, election_timeout_ms: int = 1000,
+                 heartbeat_ms: int = 100, pre_vote: bool = False,
+                 serializable_reads: bool = False):
+        if election_timeout_ms < 5 * heartbeat_ms:
+            raise BadInput(f"etcd: election_timeout_ms ({election_timeout_ms}) must be at least "
+                           f"5 x heartbeat_ms ({heartbeat_ms}); raise it or lower heartbeat_ms")
+        super().__init__(hosts, election_timeout_ms=election_timeout_ms,
+                         heartbeat_ms=heartbeat_ms, pre_vote=pre_vote,
+                         serializable_reads=serializable_reads)
+        self.election_timeout_ms, self.heartbeat_ms = election_timeout_ms, heartbeat_ms
+        self.pre_vote, self.serializable_reads = pre_vote, serializable_reads
+        self._members: dict[str, str] = {}       # member id -> node name
+        self._status_conns: dict[str, HttpConnection] = {}
+        self._status_locks: dict[str, asyncio.Lock] = {}
+
+    @classmethod
+    def from_record(cls, hosts: list[Host], record: dict) -> "Etcd":
+        """The adapter described by `describe()` (cluster.json), for heal and status."""
+        keys = ("election_timeout_ms", "heartbeat_ms", "pre_vote", "serializable_reads")
+        return cls(hosts, **{k: record[k] for k in keys if k in record})
+
+    def addresses(self) -> dict:
+        return {h.name: (h.address, CLIENT_PORT) for h in self.hosts}
+
+    def client(self, kind: str, home: str, timeout: float = 1.0, max_hops: int = 3):
+        return EtcdClient(kind, self.addresses(), home, timeout, max_hops,
+                          serializable=self.serializable_reads)
+
+    def argv(self, host: Host) -> list[str]:
+        """The member's etcd command line."""
+        cluster = ",".join(f"{h.name}=http://{h.address}:{PEER_PORT}" for h in self.hosts)
+        client_url = f"http://{host.address}:{CLIENT_PORT}"
+        peer_url = f"http://{host.address}:{PEER_PORT}"
+        return [ETCD, "--name", host.name, "--data-dir", f"{host.workdir}/data",
+                "--listen-client-urls", client_url, "--advertise-client-urls", client_url,
+                "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
+                "--initial-cluster", cluster, "--initial-cluster-state", "new",
+                "--initial-cluster-token", "heliosdb-harness",
+                "--heartbeat-interval", str(self.heartbeat_ms),
+                "--election-timeout", str(self.election_timeout_ms),
+                f"--pre-vote={'true' if self.pre_vote else 'false'}",
+                "--logger", "zap", "--log-outputs", "stderr"]
+
+    # -- process control ----------------------------------------------------------------
+    async def setup(self, remote: Remote) -> None:
+        """Check that etcd is installed, make the data directory: one round trip."""
+        wd = shlex.quote(remote.host.workdir)
+        script = f"command -v {ETCD} >/dev/null || exit 10; mkdir -p {wd}/data"
+        res = await remote.exec(["sh", "-c", script], check=False)
+        if res.exit_status == 10:
+            raise HarnessError(f"{remote.host.name}: etcd is not installed on the host "
+                               "(install it: apt-get install etcd-server etcd-client)")
+        if res.exit_status != 0:
+            raise RemoteCommandError(remote.host.name, ["sh", "-c", script], res.exit_status,
+                                     res.stdout, res.stderr)
+
+    async def start(self, remote: Remote) -> None:
+        """Start etcd daemonized (setsid) with its pid in node.pid. After a kill the data
+        directory holds the WAL, and etcd ignores the --initial-cluster flags."""
+        wd = shlex.quote(remote.host.workdir)
+        script = (f"cd {wd} && setsid {shlex.join(self.argv(remote.host))} "
+                  f">>{wd}/node.log 2>&1 </dev/null & echo $! > {wd}/node.pid")
+        await remote.exec(["sh", "-c", script])
+
+    async def _signal(self, remote: Remote, sig: str) -> bool:
+        wd = shlex.quote(remote.host.workdir)
+        res = await remote.exec(["sh", "-c", f"[ -f {wd}/node.pid ] && kill -{sig} "
+                                 f"\"$(cat {wd}/node.pid)\""], check=False)
+        return res.exit_status == 0
+
+    async def alive(self, remote: Remote) -> bool:
+        """True while etcd exists and is not a zombie."""
+        wd = shlex.quote(remote.host.workdir)
+        res = await remote.exec(["sh", "-c", f"p=$(cat {wd}/node.pid) && [ -r /proc/$p/stat ] && "
+                                 "[ \"$(sed 's/.*) //' /proc/$p/stat | cut -c1)\" != Z ]"],
+                                check=False)
+        return res.exit_status == 0
+
+    async def kill(self, remote: Remote) -> None:
+        if not await self._signal(remote, "KILL"):
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 5.0
+        while await self.alive(remote):
+            if loop.time() > deadline:
+                raise HarnessError(f"{remote.host.name}: etcd still alive 5 s after SIGKILL")
+            await asyncio.sleep(0.02)
+
+    async def pause(self, remote: Remote) -> None:
+        if not await self._signal(remote, "STOP"):
+            raise HarnessError(f"{remote.host.name}: cannot pause: no running etcd")
+
+    async def resume(self, remote: Remote) -> None:
+        if not await self._signal(remote, "CONT"):
+            raise HarnessError(f"{remote.host.name}: cannot resume: no running etcd")
+
+    async def logs(self, remote: Remote, local_dir: Path) -> list[Path]:
+        local_dir = Path(local_dir)
+        local_dir.mkdir(parents=True, exist_ok=True)
+        target = local_dir / "node.log"
+        try:
+            await remote.download(f"{remote.host.workdir}/node.log", str(target))
+        except RemoteCommandError:
+            return []       # a node that never started has no log
+        return [target]
+
+    async def teardown(self, remote: Remote) -> None:
+        await self.kill(remote)
+        await remote.exec(["rm", "-rf", remote.host.workdir])
+
+    async def node_log_tail(self, remote: Remote, lines: int = 5) -> str:
+        res = await remote.exec(["tail", "-n", str(lines), f"{remote.host.workdir}/node.log"],
+                                check=False)
+        return res.stdout.strip()
+
+    # -- observation -------------------------------------------------------------------
+    async def _call(self, host: Host, path: str, timeout: float):
+        """One JSON call on the host's kept status connection; None if no usable answer."""
+        lock = self._status_locks.setdefault(host.name, asyncio.Lock())
+        async with lock:
+            conn = self._status_conns.get(host.name)
+            if conn is None:
+                conn = self._status_conns[host.name] = HttpConnection(host.address, CLIENT_PORT)
+            try:
+                async with asyncio.timeout(timeout):
+                    status, reply = await conn.post(path, {})
+            except (NotSent, OSError, EOFError, BadReply, TimeoutError):
+                conn.close()
+                return None
+        return reply if status == 200 and isinstance(reply, dict) else None
+
+    async def _member_names(self, host: Host, timeout: float) -> dict:
+        """member id -> name, from the member list (asked once, while it is incomplete)."""
+        if len(self._members) < len(self.hosts):
+            reply = await self._call(host, "/v3/cluster/member/list", timeout)
+            for m in (reply or {}).get("members") or []:
+                if isinstance(m, dict) and isinstance(m.get("ID"), str) and m.get("name"):
+                    self._members[m["ID"]] = str(m["name"])
+        return self._members
+
+    async def status(self, host: Host, timeout: float = 2.0) -> dict | None:
+        reply = await self._call(host, "/v3/maintenance/status", timeout)
+        if reply is None:
+            return None
+        return status_fields(host.name, reply, await self._member_names(host, timeout))
+
+    async def close(self) -> None:
+        for conn in self._status_conns.values():
+            await conn.aclose()
+        self._status_conns.clear()
+
+
+def status_fields(node: str, reply: dict, members: dict) -> dict | None:
+    """states.jsonl fields from a /v3/maintenance/status reply: role (leader when the
+    member leads, follower when it knows a leader, candidate when it knows none), term,
+    leader (node name), commit (raftIndex) and applied (raftAppliedIndex)."""
+    header = reply.get("header") if isinstance(reply.get("header"), dict) else {}
+    me, lead = header.get("member_id"), reply.get("leader")
+
+    def num(raw):
+        return int(raw) if isinstance(raw, str) and raw.isdigit() else None
+    term = num(reply.get("raftTerm"))
+    if not isinstance(me, str) or term is None:
+        return None
+    if not lead or lead == "0":
+        role, leader = "candidate", None
+    else:
+        role = "leader" if lead == me else "follower"
+        leader = members.get(lead, node if lead == me else f"member-{lead}")
+    return {"ok": True, "node": node, "role": role, "term": term, "leader": leader,
+            "commit": num(reply.get("raftIndex")), "applied": num(reply.get("raftAppliedIndex"))}
