@@ -30,7 +30,8 @@ _LAZY = {
     **dict.fromkeys(("BadRunLog", "fault_timeline", "map_node_events", "read_jsonl",
                      "read_node_events"), "checker.runlog"),
 }
-_CHECKER_MODULES = ("linearizable", "rpo", "splitbrain", "sla", "perf", "availability")
+_CHECKER_MODULES = ("linearizable", "rpo", "splitbrain", "sla", "perf", "availability",
+                    "elections")
 
 
 def __getattr__(name):
