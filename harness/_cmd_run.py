@@ -55,12 +55,30 @@ def _options(args):
         raise BadInput(f"--backend {args.backend!r}: expected auto, docker, netns or ssh")
     if args.backend == "ssh" and not args.inventory:
         raise BadInput("--backend ssh needs --inventory FILE")
+    _check_store(args.store)
     return RunOptions(case=case, nodes=nodes, backend=args.backend, inventory=args.inventory,
                       time_limit=args.time_limit, concurrency=args.concurrency, rate=args.rate,
                       seed=args.seed if args.seed is not None else new_seed(),
                       db=args.db, db_opts=list(args.db_opt),
                       leave_running=args.leave_running, store=Path(args.store),
                       argv=["harness", *sys.argv[1:]], quiet=args.quiet)
+
+
+def _check_store(store: str) -> None:
+    """--store must be a directory the run can write in, or creatable: BadInput names it."""
+    try:
+        path, parent = Path(store), Path(store).absolute()
+        while not parent.exists() and parent.parent != parent:
+            parent = parent.parent
+        if path.exists() and not path.is_dir():
+            raise BadInput(f"--store {store}: is a file, not a directory")
+        if not parent.is_dir():
+            raise BadInput(f"--store {store}: {parent} is a file, not a directory")
+        import tempfile
+        tempfile.TemporaryFile(dir=parent).close()   # writable here (root included), not only by mode bits
+    except (OSError, ValueError) as exc:
+        raise BadInput(f"--store {store}: not a writable directory "
+                       f"({getattr(exc, 'strerror', None) or exc})") from None
 
 
 def run(args) -> int:
