@@ -138,3 +138,97 @@ def test_missing_file_exits_254(tmp_path):
     done = harness(tmp_path / "nope.jsonl")
     assert done.returncode == 254
     assert "nope.jsonl: cannot read history" in done.stderr
+
+
+@pytest.mark.parametrize("args,message", [
+    (("--initial-value", "1" * 5000), "--initial-value: an integer with more digits than Python "
+                                      "converts (4300)"),
+    (("--initial-value", "NaN"), "--initial-value: NaN is not a JSON value"),
+    (("--initial-value=-Infinity",), "--initial-value: -Infinity is not a JSON value"),
+    (("--initial-value", "1e999"), "--initial-value: 1e999 is out of range"),
+    (("--initial-value", "[" * 5000), "--initial-value: nested deeper than 64 levels"),
+    (("--time-limit", "nan"), "--time-limit 'nan': expected a positive number of seconds"),
+    (("--time-limit", "inf"), "--time-limit 'inf': expected a positive number of seconds"),
+    (("--max-memory", "lots"), "--max-memory 'lots': expected a size from 64M up"),
+    (("--max-memory", "1K"), "--max-memory '1K': expected a size from 64M up"),
+    (("--max-memory", "9" * 5000), "--max-memory '999"),
+])
+def test_bad_options_name_the_option_in_one_line(tmp_path, capsys, args, message):
+    code = main(["check", str(write(tmp_path, *VALID)), *args])
+    out, err = capsys.readouterr()
+    assert (code, out) == (254, "")
+    assert err.startswith(f"harness: error: {message}") and len(err.splitlines()) == 1, err
+    assert len(err) < 300
+
+
+@pytest.mark.parametrize("size,expected", [("64M", 64 << 20), ("4G", 4 << 30), ("1.5GiB", 3 << 29),
+                                           ("512mb", 512 << 20), (str(1 << 30), 1 << 30)])
+def test_memory_sizes(size, expected):
+    from harness._cmd_check import _bytes
+    assert _bytes(size) == expected
+
+
+def test_a_junk_last_line_is_254_not_dropped(tmp_path, capsys):
+    """The stale read on the last line must not vanish as a 'torn' line."""
+    raw = "\n".join(json.dumps({"key": None, **e}) for e in INVALID) + " junk\n"
+    code = main(["check", str(write(tmp_path, raw=raw))])
+    out, err = capsys.readouterr()
+    assert code == 254 and out == ""
+    assert "history.jsonl:4: not valid JSON (Extra data" in err and len(err.splitlines()) == 1
+
+
+def test_json_output_is_strict_json(tmp_path, capsys):
+    """Values with raw line separators round-trip; nothing non-JSON (NaN) is ever printed."""
+    events = [dict(e, value="a\u2028b" if e["value"] == 1 else e["value"]) for e in INVALID]
+    path = tmp_path / "history.jsonl"
+    path.write_text("".join(json.dumps({"key": None, **e}, ensure_ascii=False) + "\n"
+                            for e in events), encoding="utf-8")
+    code = main(["check", str(path), "--json"])
+    out, _ = capsys.readouterr()
+    assert code == 1
+
+    def no_constants(name):
+        raise AssertionError(f"{name} in --json output")
+    result = json.loads(out, parse_constant=no_constants)
+    assert result["counterexample"]["not_placeable_next"][0]["value"] == 2
+
+
+def run_dir(tmp_path, events):
+    """A stored run directory as `harness run` leaves it (the parts analysis reads)."""
+    d = tmp_path / "run"
+    d.mkdir()
+    (d / "case.yaml").write_text((REPO / "harness" / "cases" / "tc-af-002.yaml").read_text())
+    (d / "run.json").write_text(json.dumps({"wall_start": 0, "nodes": ["n1", "n2", "n3"],
+                                            "seed": 1}))
+    (d / "history.jsonl").write_text("".join(
+        json.dumps({"key": "k1", **e, "workload": "register"}) + "\n" for e in events))
+    return d
+
+
+@pytest.mark.parametrize("events,message", [
+    (INVALID[:2] + INVALID[3:], "history.jsonl:3: ok completion from process 2 with no "
+                                "outstanding invoke"),
+    ([ev(1, "invoke", "cas", 3, 0), ev(1, "ok", "cas", 3, 1)],
+     "cas value must be [expected, new], got 3"),
+])
+def test_a_defective_history_in_a_run_directory_is_254_as_in_a_file(tmp_path, capsys, events,
+                                                                     message):
+    d = run_dir(tmp_path, events)
+    assert main(["check", str(d / "history.jsonl")]) == 254
+    file_err = capsys.readouterr().err
+    assert main(["check", str(d)]) == 254
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.splitlines()) == 1 and message in err, err
+    assert message in file_err
+    assert not (d / "results.json").exists()
+
+
+@pytest.mark.parametrize("events,linearizable", [(VALID, True), (INVALID, False)])
+def test_a_sound_run_directory_is_checked(tmp_path, capsys, events, linearizable):
+    d = run_dir(tmp_path, events)
+    code = main(["check", str(d)])
+    err = capsys.readouterr().err
+    assert code != 254, err
+    results = json.loads((d / "results.json").read_text())
+    assert results["checks"]["linearizable"]["valid"] is linearizable
+    assert code == {True: 0, False: 1, "unknown": 2}[results["valid"]]
