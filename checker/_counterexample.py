@@ -13,6 +13,10 @@ Both cuts are monotone (a failing window stays failing when widened), so
 binary search finds the smallest. For the window we report the longest partial
 linearization the search found (with the state after each op) and the ops that
 could not be placed next, each with why.
+
+For a key the read-mapping (checker/_readmap.py) found invalid, the same is built
+over its certificate (a small closed set of ops that cannot be linearized) instead
+of the whole key, after the search has confirmed that the certificate fails.
 """
 
 from __future__ import annotations
@@ -49,6 +53,65 @@ def build_counterexample(model, key, ops, result, initial_value, null_read, dead
         "state_after_longest": _state_json(window_result.state),
         "not_placeable_next": _stuck(calls, kept, window_result),
     }
+
+
+def certificate_counterexample(model, key, ops, mapped, initial_value, null_read, deadline):
+    """Counterexample for `key` from the read-mapping's certificate (`mapped`, a
+    checker._readmap.Mapped), or None if the search finds the certificate linearizable
+    (the read-mapping was wrong: the caller then searches the whole key).
+
+    A certificate that is only an op reading a value nobody wrote is shown with the last
+    ok plain write completed before it (closed, so still a proof), which names the state
+    the read contradicts."""
+    limit = time.monotonic() + SHRINK_SECONDS
+    deadline = limit if deadline is None else min(deadline, limit)
+    shown = sorted(mapped.certificate + _context(ops, mapped))
+    window = [ops[i] for i in shown]
+    init, calls, _ = to_calls(model, window, initial_value, null_read)
+    found = search(calls, init, deadline=deadline)
+    if found.valid is True:
+        return None
+    ce = build_counterexample(model, key, window, found, initial_value, null_read, deadline)
+    ce["window"]["ops_in_key"] = len(ops)
+    ce["window"]["of"] = "the certificate"
+    ce["longest_in_full_history"] = None
+    culprits = [ops[i].describe() if i >= 0 else None for i in mapped.culprits]
+    ce["certificate"] = {
+        "kind": mapped.kind, "why": _why(mapped.kind, culprits, model, initial_value),
+        "ops": [ops[i].describe() for i in mapped.certificate],
+        "confirmed_by_search": found.valid is False,
+    }
+    return ce
+
+
+def _context(ops, mapped):
+    if mapped.kind != "unwritten" or len(mapped.certificate) != 1:
+        return []
+    read = ops[mapped.certificate[0]]
+    before = [i for i, op in enumerate(ops) if op.type == "ok" and op.f in ("write", "put")
+              and op.complete_time < read.invoke_time]
+    return [max(before, key=lambda i: ops[i].complete_time)] if before else []
+
+
+def _why(kind, culprits, model, initial_value) -> str:
+    """The violation the certificate shows, in words."""
+    t = [_op_text(op) if op else "the initial value (written before every op)" for op in culprits]
+    if kind == "unwritten":
+        v = culprits[0]["value"]
+        v = v[0] if culprits[0]["f"] == "cas" else v
+        return (f"{t[0]} reads {v!r}, which no op wrote and is not the initial value "
+                f"{model.initial_state(initial_value)!r}")
+    if kind == "two-cas":
+        return f"{t[0]} and {t[1]} expect the same value: only one of them can follow its write"
+    if kind == "cas-cycle":
+        return "each of these cas expects the value another writes: none of them can be first"
+    if kind == "read-before-write":
+        return f"{t[1]} completed before {t[0]}, which wrote the value it read, was invoked"
+    if kind == "chain-order":
+        return (f"{t[0]} completed before {t[1]} was invoked, but the values they access are "
+                f"ordered the other way by cas")
+    return (f"{t[0]} completed before {t[1]} was invoked, and {t[2]} before {t[3]}: the values "
+            f"each pair accesses must come both before and after each other")
 
 
 def counterexample_line(ce: dict) -> str:

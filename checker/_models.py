@@ -24,6 +24,8 @@ from checker._history import BadHistory, Op
 
 ILLEGAL = object()   # transition result: the op cannot happen in this state
 ANY = object()       # an unknown register value (free initial state)
+NOTHING = object()   # register_view: the op reads (or writes) no value
+UNMAPPED = "unmapped"  # register_view: the value read is not one op's write (kv append)
 NULL_READS = ("absent", "unknown")
 
 
@@ -68,6 +70,22 @@ class CasRegister:
         expected, new = value
         return lambda s: new if (s == expected or s is ANY) else ILLEGAL
 
+    def register_view(self, op, null_read):
+        """(value read, value written) with NOTHING for none, or None if the op constrains
+        nothing (as _compile): a cas reads its expected value and writes its new one."""
+        value = freeze(op.value)
+        if op.f == "read":
+            if op.type != "ok" or (value is None and null_read == "unknown"):
+                return None
+            return value, NOTHING
+        if op.f == "write":
+            return NOTHING, value
+        return value
+
+    @staticmethod
+    def initial_state(initial_value):
+        return freeze(initial_value)
+
 
 class KV:
     """Independent string registers per key: get, put, append."""
@@ -101,6 +119,23 @@ class KV:
         if op.f == "put":
             return lambda s: value
         return lambda s: s + value if isinstance(s, str) else (ANY, s[1] + value)
+
+    @staticmethod
+    def register_view(op, null_read):
+        """As CasRegister.register_view for get / put; UNMAPPED for append (a get then reads
+        a concatenation, not one op's write)."""
+        value = op.value if op.type == "ok" else op.invoke_value
+        if op.f == "get":
+            if op.type != "ok" or (value is None and null_read == "unknown"):
+                return None
+            return ("" if value is None else value), NOTHING
+        if op.f == "put":
+            return NOTHING, value
+        return UNMAPPED
+
+    @staticmethod
+    def initial_state(initial_value):
+        return "" if initial_value is None else initial_value
 
 
 def _kv_suffix_match(state, value):

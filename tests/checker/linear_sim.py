@@ -157,3 +157,40 @@ def _legal(order, state, null_read):
         else:
             return False
     return True
+
+
+def mutate_read(events, pick, choice):
+    """A copy of `events` where one ok read or cas (the `pick`-th, modulo) reads another value:
+    `choice` indexes [None, -5 (never written), every value written]. Often illegal in ways
+    a stale read is not (a read before its write, two cas of one value, a cas cycle)."""
+    readers = [i for i, e in enumerate(events) if e["type"] == "ok" and e["f"] in ("read", "cas")]
+    if not readers:
+        return [dict(e) for e in events]
+    written = sorted({_written(o) for o in _ops(events) if o["f"] != "read"})
+    value = ([None, -5] + written)[choice % (len(written) + 2)]
+    at = readers[pick % len(readers)]
+    out = [dict(e) for e in events]
+    target = out[at]
+    if target["f"] == "read":
+        target["value"] = value
+    else:
+        target["value"] = [value, target["value"][1]]
+        invoke = max(i for i in range(at) if out[i]["process"] == target["process"])
+        out[invoke]["value"] = target["value"]
+    return out
+
+
+def events_of(ops):
+    """Events (time-ordered dicts, one fresh process per op) for a list of checker Ops: a
+    sub-history such as a certificate, for brute_force."""
+    events = []
+    for n, op in enumerate(ops):
+        events.append({"process": n, "type": "invoke", "f": op.f, "key": op.key,
+                       "value": op.invoke_value, "time": op.invoke_time, "_order": 0})
+        if op.complete_time is not None:
+            events.append({"process": n, "type": op.type, "f": op.f, "key": op.key,
+                           "value": op.value, "time": op.complete_time, "_order": 1})
+    events.sort(key=lambda e: (e["time"], e["_order"]))
+    for e in events:
+        del e["_order"]
+    return events

@@ -118,13 +118,15 @@ def test_window_is_shrunk_to_the_failing_part():
 
 
 def _hard_history(keys=1, n=14):
-    """Many concurrent writes of distinct values and a final impossible read: exponential
-    without the memo, large with it."""
+    """Many concurrent writes, each value written twice, then two reads that no order
+    explains: exponential without the memo, large with it. The values read are written
+    twice, so the read-mapping does not apply and the search decides (method "search")."""
     rows = []
     for k in range(keys):
-        rows += [(p, "invoke", "write", p, k) for p in range(n)]
-        rows += [(p, "ok", "write", p, k) for p in range(n)]
-        rows += [(99, "invoke", "read", None, k), (99, "ok", "read", -1, k)]
+        rows += [(p, "invoke", "write", p % (n // 2), k) for p in range(n)]
+        rows += [(p, "ok", "write", p % (n // 2), k) for p in range(n)]
+        rows += [(99, "invoke", "read", None, k), (99, "ok", "read", 0, k),
+                 (99, "invoke", "read", None, k), (99, "ok", "read", 1, k)]
     return history(*rows)
 
 
@@ -134,6 +136,8 @@ def test_time_limit_gives_unknown_with_coverage():
     assert (result["keys"], result["keys_decided"], result["coverage"]) == (1, 0, 0.0)
     assert result["reason"] == ["time limit"]
     assert result["elapsed_s"] < 5
+    assert (result["method"], result["fallback"]) == (
+        "search", {"a value read is written more than once": 1})
 
 
 def test_memory_limit_gives_unknown_not_a_crash():

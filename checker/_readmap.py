@@ -1,0 +1,305 @@
+"""Read-mapping decision for register keys whose written values are unique (layer: checker).
+
+When each value read was written by one op only (or is the initial value and nobody
+wrote it), every read maps to the write it observed, and deciding linearizability of
+one register is polynomial (Gibbons and Korach, "Testing shared memories", SIAM J.
+Comput. 26(4), 1997) rather than NP-complete. `decide` does it in O(n log n) for the
+ops of one key, or says why the mapping does not apply (the caller then runs the
+search of checker/_search.py).
+
+The theory, for one key (fail ops already dropped by checker/_partition.py):
+- An info read constrains nothing. An info write or cas whose value no needed op reads
+  may never have happened and is dropped: removing it from a linearization leaves one.
+  ok ops are needed, and so is the op that wrote what a needed op reads (an info op
+  then has an interval with no end).
+- A *segment* is a write-type op (write, cas, or the virtual op that wrote the initial
+  value at time -inf) and the reads of its value. It is contiguous in a linearization:
+  between the write and the last read of its value there is neither a write (values are
+  unique) nor a read of another value.
+- A cas reading v comes right after v's segment (the state must still be v) and starts
+  its own: cas ops link segments into *chains*, contiguous, in a fixed order. Two cas
+  reading one value, an op reading a value nobody wrote, or a cycle of cas is a violation.
+- Real time: x precedes y when x completed before y was invoked (f_x < s_y; intervals
+  are closed). Inside a chain this forbids a read completing before its write is
+  invoked, and an op of a later segment completing before one of an earlier segment is
+  invoked. Chain X must precede chain Y iff F(X) < S(Y) (F: earliest completion in X,
+  S: latest invocation in Y). This relation has a cycle iff it has one of two chains:
+  if X -> Y but not Y -> X, then min(F_X, S_X) <= min(F_Y, S_Y), and at equality
+  S_X <= F_X while F_Y < S_Y; so sorting by (min(F, S), S > F) puts every such edge
+  forwards, and an edge going backwards is a two-chain cycle.
+
+A valid verdict is proven by a witness: the chains in that order, in each segment the
+write then its reads by invocation time, replayed through the model's transitions and
+checked against real time (checker/_readmap_proof.py). An invalid verdict comes with a
+*certificate*: ops, closed under "the op that wrote what I read", that cannot be
+linearized on their own (a closed subset of a linearizable history is linearizable),
+shrunk until no op can be dropped.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from checker._models import NOTHING, UNMAPPED
+
+INIT = -1          # the virtual op that wrote the initial value, at time -inf
+MISSING = -2       # the writer of a value no op wrote
+INF = float("inf")
+SHRINK_MAX = 120   # certificates larger than this (long cas chains) are not shrunk
+
+
+@dataclass(slots=True)
+class Mapped:
+    """The read-mapping's answer for one key.
+
+    valid: True, False, or None when the mapping does not apply (`reason` says why).
+    For False: `kind` of violation, `certificate` (indices into the key's ops, sorted)
+    and `culprits` (the ops that show the conflict, for the message; INIT for the initial
+    value's virtual write). For True:
+    `order`, the witness linearization (indices into the key's ops)."""
+
+    valid: object
+    reason: str = ""
+    kind: str = ""
+    certificate: list = field(default_factory=list)
+    culprits: list = field(default_factory=list)
+    order: list = field(default_factory=list)
+
+
+class _Key:
+    """One key's ops as arrays: value read / written (NOTHING for none), interval, ok?."""
+
+    __slots__ = ("rd", "wr", "s", "f", "ok", "init", "active")
+
+    def __init__(self, n, init):
+        self.rd, self.wr = [NOTHING] * n, [NOTHING] * n
+        self.s, self.f, self.ok = [0] * n, [INF] * n, [False] * n
+        self.init, self.active = init, []
+
+
+def view(model, ops, initial_value, null_read):
+    """A _Key for `ops`, or a string saying why the read-mapping does not apply."""
+    if not hasattr(model, "register_view"):
+        return f"model {model.name} is not a single register"
+    key = _Key(len(ops), model.initial_state(initial_value))
+    for i, op in enumerate(ops):
+        access = model.register_view(op, null_read)
+        if access is None:
+            continue
+        if access is UNMAPPED:
+            return f"{model.name} {op.f}: a read is not one op's write"
+        key.rd[i], key.wr[i] = access
+        key.s[i] = op.invoke_time
+        if op.type == "ok":
+            key.ok[i], key.f[i] = True, op.complete_time
+        key.active.append(i)
+    return _ambiguity(key) or key
+
+
+def _ambiguity(key):
+    """A reason string if some value read has two possible writers; "" otherwise."""
+    writers = defaultdict(int)
+    for i in key.active:
+        if key.wr[i] is not NOTHING:
+            writers[key.wr[i]] += 1
+    for i in key.active:
+        v = key.rd[i]
+        if v is not NOTHING and writers.get(v, 0) + (v == key.init) > 1:
+            return ("a value read is the initial value and written" if v == key.init else
+                    "a value read is written more than once")
+    return ""
+
+
+def decide(model, ops, initial_value=None, null_read="absent") -> Mapped:
+    """Decide the ops of one key (invoke order, fail ops dropped) by the read-mapping."""
+    key = view(model, ops, initial_value, null_read)
+    if isinstance(key, str):
+        return Mapped(None, reason=key)
+    found = analyse(key, key.active)
+    if found.valid is False:
+        found.certificate = shrink(key, found.certificate)
+    return found
+
+
+def analyse(key, members) -> Mapped:
+    """Mapped for the ops `members` (indices, a closed subset or all) of `key`."""
+    writer = {key.wr[i]: i for i in members if key.wr[i] is not NOTHING}
+
+    def source(i):
+        """The op that wrote what op i reads: an index, INIT or MISSING."""
+        v = key.rd[i]
+        w = writer.get(v)
+        return w if w is not None else INIT if v == key.init else MISSING
+
+    needed, stop = _needed(key, members, source)
+    if stop:
+        return stop
+
+    def violation(kind, culprits):
+        cert = closure(key, culprits, source, needed)
+        return Mapped(False, kind=kind, certificate=cert, culprits=list(culprits))
+
+    readers, succ, stop = _segments(key, needed, source, violation)
+    if stop:
+        return stop
+    chains, stop = _chains(key, needed, succ, source, violation)
+    if stop:
+        return stop
+    groups, stop = _check_chains(key, chains, readers, violation)
+    return stop or _order_groups(key, groups, chains, readers, violation)
+
+
+def closure(key, ops, source, needed):
+    """`ops` plus, recursively, the op that wrote what each reads and, for an info op, the
+    op that needs it (so that it must take effect): sorted indices."""
+    out, stack = set(), list(ops)
+    while stack:
+        i = stack.pop()
+        if i < 0 or i in out:
+            continue
+        out.add(i)
+        if key.rd[i] is not NOTHING:
+            stack.append(source(i))
+        stack.append(needed[i])
+    return sorted(out)
+
+
+def _needed(key, members, source):
+    """({op: the op that needs it}, None) or (None, violation: a needed op reads a value
+    nobody wrote). ok ops need themselves."""
+    needed = {i: i for i in members if key.ok[i]}
+    stack = list(needed)
+    while stack:
+        i = stack.pop()
+        if key.rd[i] is NOTHING:
+            continue
+        w = source(i)
+        if w == MISSING:
+            path = [i]
+            while needed[path[-1]] != path[-1]:
+                path.append(needed[path[-1]])
+            return None, Mapped(False, kind="unwritten", certificate=sorted(path), culprits=[i])
+        if w >= 0 and w not in needed:
+            needed[w] = i
+            stack.append(w)
+    return needed, None
+
+
+def _segments(key, needed, source, violation):
+    """(writer -> its pure reads, writer -> the cas reading its value, None) or a violation
+    (two cas read one value). Writers are op indices or INIT."""
+    readers, succ = defaultdict(list), {}
+    for i in needed:
+        if key.rd[i] is NOTHING:
+            continue
+        w = source(i)
+        if key.wr[i] is NOTHING:
+            readers[w].append(i)
+        elif w in succ:
+            return None, None, violation("two-cas", [succ[w], i, w])
+        else:
+            succ[w] = i
+    return readers, succ, None
+
+
+def _chains(key, needed, succ, source, violation):
+    """([chain: writers in order], None), or a violation (a cycle of cas). The first
+    chain starts at INIT; the others at plain writes."""
+    roots = [INIT] + [i for i in needed if key.rd[i] is NOTHING and key.wr[i] is not NOTHING]
+    chains, placed = [], 0
+    for root in roots:
+        chain = [root]
+        while chain[-1] in succ:
+            chain.append(succ[chain[-1]])
+        chains.append(chain)
+        placed += len(chain) - (root == INIT)
+    writes = sum(1 for i in needed if key.wr[i] is not NOTHING)
+    if placed == writes:
+        return chains, None
+    in_chain = {w for chain in chains for w in chain}
+    cas = next(i for i in needed if key.wr[i] is not NOTHING and i not in in_chain)
+    cycle = []
+    while cas not in cycle:
+        cycle.append(cas)
+        cas = source(cas)
+    return None, violation("cas-cycle", cycle[cycle.index(cas):])
+
+
+def _check_chains(key, chains, readers, violation):
+    """Per chain (F, op with f = F, S, op with s = S), checking the order inside it: a
+    read not before its write, no later segment completing before an earlier one starts."""
+    s, f = key.s, key.f
+    groups = []
+    for chain in chains:
+        big_s, big_s_op, big_f, big_f_op = -INF, INIT, INF, INIT
+        for w in chain:
+            ops = readers.get(w, ())
+            seg_f, seg_f_op = (-INF, INIT) if w == INIT else (f[w], w)
+            for r in ops:
+                if f[r] < seg_f:
+                    seg_f, seg_f_op = f[r], r
+                if w >= 0 and f[r] < s[w]:
+                    return None, violation("read-before-write", [w, r])
+            if seg_f < big_s:
+                return None, violation("chain-order", [seg_f_op, big_s_op])
+            for r in ops if w == INIT else [w, *ops]:
+                if s[r] > big_s:
+                    big_s, big_s_op = s[r], r
+            if seg_f < big_f:
+                big_f, big_f_op = seg_f, seg_f_op
+        groups.append((big_f, big_f_op, big_s, big_s_op))
+    return groups, None
+
+
+def _order_groups(key, groups, chains, readers, violation) -> Mapped:
+    """Sort the chains by (min(F, S), S > F); a chain that must precede an earlier one is a
+    two-chain cycle (module docstring). Otherwise the witness order."""
+    order = sorted(range(len(groups)), key=lambda g: (min(groups[g][0], groups[g][2]),
+                                                      groups[g][2] > groups[g][0]))
+    low, low_g = INF, None
+    for g in reversed(order):
+        big_f, _, big_s, _ = groups[g]
+        if low < big_s:
+            other = groups[low_g]
+            if not other[2] > big_f:
+                return Mapped(None, reason="read-mapping: chain order inconsistent (a bug)")
+            return violation("cycle", [groups[low_g][1], groups[g][3], groups[g][1],
+                                       groups[low_g][3]])
+        if big_f < low:
+            low, low_g = big_f, g
+    return Mapped(True, order=_witness(key, [chains[g] for g in order], readers))
+
+
+def _witness(key, chains, readers):
+    """The linearization: per chain, per segment, the write then its reads by invoke time."""
+    out = []
+    for chain in chains:
+        for w in chain:
+            if w >= 0:
+                out.append(w)
+            out += sorted(readers.get(w, ()), key=key.s.__getitem__)
+    return out
+
+
+def shrink(key, cert):
+    """Drop ops from a certificate while it stays closed and invalid (small ones only)."""
+    if len(cert) > SHRINK_MAX:
+        return cert
+    changed = True
+    while changed:
+        changed = False
+        for i in reversed(cert):
+            if _is_writer_of(key, i, cert):
+                continue
+            trial = [j for j in cert if j != i]
+            if trial and analyse(key, trial).valid is False:
+                cert, changed = trial, True
+                break
+    return cert
+
+
+def _is_writer_of(key, i, members):
+    """Does some other op in `members` read the value op i wrote?"""
+    v = key.wr[i]
+    return v is not NOTHING and any(key.rd[j] == v for j in members if j != i)
