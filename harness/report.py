@@ -36,5 +36,6 @@ def check_lines(name: str, res: dict) -> list[str]:
     if res.get("lines"):
         out += [str(line) for line in res["lines"]]
     else:
-        out += [f"    - {e}" for e in (res.get("errors") or [])[:MAX_ERRORS]]
+        errors = [e for e in res.get("errors") or [] if e != summary]   # said once
+        out += [f"    - {e}" for e in errors[:MAX_ERRORS]]
     return out

@@ -35,6 +35,14 @@ def test_a_failed_check_lists_its_first_errors_and_a_crash_its_error():
                             "! run interrupted: SIGINT"])
 
 
+def test_an_error_that_is_the_summary_is_said_once():
+    lines = summary_lines(results({"availability": {
+        "valid": False, "summary": "no leader from 3.0 s to the end",
+        "errors": ["no leader from 3.0 s to the end", "another finding"]}}, valid=False))
+    assert lines[2:] == ["✗ availability   False: no leader from 3.0 s to the end",
+                         "    - another finding"]
+
+
 def test_lines_replace_errors_and_unknown_verdicts_say_unknown():
     lines = summary_lines(results({"x": {"valid": False, "summary": "s", "errors": ["e"],
                                          "lines": ["✗ FAIL thing"]}}, valid="bogus"))

@@ -53,14 +53,14 @@ def _sla_status(s: dict) -> tuple[str, str]:
     if s.get("pass") is True:
         return "✓ PASS", "pass"
     if s.get("pass") is False:
-        return "✗ FAIL", "fail"
+        return ("✗ FAIL (never)" if s.get("measured") == "never" else "✗ FAIL"), "fail"
     if s.get("threshold") is None:
         return "info (not an SLA of this case)", "info"
     return "n/a (not measured)", "none"
 
 
 def _secs(v) -> str:
-    return "-" if v is None else f"{v:.3f} s"
+    return "-" if v is None else v if isinstance(v, str) else f"{v:.3f} s"
 
 
 def quantile(values: list, q: float):
