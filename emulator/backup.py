@@ -56,8 +56,8 @@ class BackupService:
                 shutil.rmtree(os.path.join(root, name), ignore_errors=True)
 
     def _last_seq(self) -> int:
-        seqs = [int(p[1]) for p in (n.split("-") for n in os.listdir(
-            os.path.join(self.repo, R.BACKUPS))) if len(p) >= 3 and p[1].isdigit()]
+        seqs = [int(p[1]) for p in (n.rsplit("-", 2) for n in os.listdir(
+            os.path.join(self.repo, R.BACKUPS))) if len(p) == 3 and p[1].isdigit()]
         return max(seqs, default=0)
 
     # ---- backup ---------------------------------------------------------------------
@@ -97,6 +97,9 @@ class BackupService:
         finally:
             self.running -= 1
         elapsed = time.monotonic() - started
+        self.node.events.write("backup_taken", self.node.core.term, backup=bid, backup_kind=kind,
+                               start_lsn=m["start_lsn"], end_lsn=m["end_lsn"], bytes=m["bytes"],
+                               seconds=round(elapsed, 6))
         return {**{k: v for k, v in m.items() if k not in ("chunks", "id")}, "backup": m["id"],
                 "chunks": len(m["chunks"]),
                 "seconds": round(elapsed, 6), "bytes_per_s": round(m["bytes"] / elapsed, 1)}

@@ -5,12 +5,13 @@ repository's range are refused definitely; a restored data directory serves read
 
 import json
 import signal
+import time
 
 import pytest
 
 from backup_helpers import ARGS, Writes, archived_records, repo_of, restore, restored_state
 from emulator import repo as R
-from emulator_cluster import Cluster, free_port, wait_for
+from emulator_cluster import Cluster, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -94,7 +95,6 @@ def test_restored_directory_serves_reads_on_a_fresh_single_node(one, tmp_path):
 
 
 def test_pitr_lsn_inclusive_exclusive_and_time_are_exact(one, tmp_path):
-    import time
     c, w = one, Writes()
     w.put(c, "n1", "k0", "base")
     assert c.request("n1", {"op": "backup", "kind": "full"})["ok"]
@@ -140,8 +140,15 @@ def test_targets_outside_the_range_are_refused_definitely(one, tmp_path):
     for argv in (["--to-lsn", str(last)], ["--to-lsn", str(full["end_lsn"])]):
         code, out, _ = restore(repo_of(c, "n1"), tmp_path / f"ok{argv[1]}", *argv)
         assert code == 0 and out["restored_lsn"] == int(argv[1])
-    code, out, err = restore(repo_of(c, "n1"), tmp_path / "x", "--to-lsn", "-3")
-    assert code == 254 and out is None and "--to-lsn" in err and len(err.splitlines()) == 1
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "f").write_text("x")
+    for repo, data, argv, named in (
+            (repo_of(c, "n1"), tmp_path / "x", ["--to-lsn", "-3"], "--to-lsn"),
+            (repo_of(c, "n1"), tmp_path / "x", [], "no target"),
+            (repo_of(c, "n1"), tmp_path / "full", ["--latest"], "not empty"),
+            (tmp_path / "nope", tmp_path / "x", ["--latest"], "--repo")):
+        code, out, err = restore(repo, data, *argv)
+        assert code == 254 and out is None and named in err and len(err.splitlines()) == 1
 
 
 def test_archive_stays_contiguous_across_compaction_and_kill9(tmp_path):

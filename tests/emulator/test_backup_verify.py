@@ -3,12 +3,13 @@ alarm on an intact repository); a restore never uses damaged data; concurrent ba
 either succeed, each a consistent restorable cut, or are refused with backup_busy."""
 
 import json
+import signal
 import threading
 
 import pytest
 
 from backup_helpers import ARGS, Writer, Writes, mine, repo_of, restore, restored_state, run_tool
-from emulator_cluster import Cluster
+from emulator_cluster import Cluster, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -131,7 +132,6 @@ def test_concurrent_backups_all_succeed_or_are_refused_busy(one, tmp_path):
 
 
 def test_a_backup_killed_midway_is_never_listed(tmp_path):
-    import signal
     c = Cluster(tmp_path / "c", 1, args=ARGS)
     try:
         c.start_all()
@@ -142,7 +142,6 @@ def test_a_backup_killed_midway_is_never_listed(tmp_path):
                                                              "chunk_size": 65536}, 60))
         t.start()
         backups = repo_of(c, "n1") / "backups"
-        from emulator_cluster import wait_for
         wait_for(lambda: len(list(backups.iterdir())) > 1, 20, "the second backup to start")
         c.signal("n1", signal.SIGKILL)
         c.procs["n1"].wait(10)
