@@ -88,11 +88,14 @@ def test_a_checker_scope_is_workload_or_run():
     assert Checker("x", "workload", crashing).scope == "workload"
 
 
+OWN = {"linearizable": "workload", "rpo": "workload", "split-brain": "run", "sla": "run",
+       "perf": "run", "availability": "run"}
+
+
 def test_registry_names_each_checker_once_with_its_scope():
-    assert {n: c.scope for n, c in CHECKERS.items()} == {
-        "linearizable": "workload", "rpo": "workload", "split-brain": "run", "sla": "run",
-        "perf": "run", "availability": "run"}
-    assert all(c.name == n and c.doc for n, c in CHECKERS.items())
+    assert {n: CHECKERS[n].scope for n in OWN} == OWN
+    assert all(c.name == n and c.doc and c.scope in ("workload", "run")
+               for n, c in CHECKERS.items())
     assert "leader_election_s" in SLA_METRICS and "total_rto_s" in SLA_METRICS
     with pytest.raises(KeyError, match="unknown checker 'psychic'"):
         run_check("psychic", [])
@@ -120,8 +123,9 @@ def test_every_registered_checker_survives_garbage_as_unknown():
     ctx = RunContext(options={"model": "cas-register", "workload": "register"})
     for name in CHECKERS:
         r = run_check(name, garbage, ctx)
-        assert r["valid"] == "unknown" and "BadHistory" in r["error"], (name, r)
-        assert r["checker"] == name and r["summary"]
+        assert r["valid"] == "unknown" and r["checker"] == name and r["summary"], (name, r)
+        if name in OWN:   # those that read client ops say why
+            assert "BadHistory" in r["error"], (name, r)
 
 
 def test_linearizable_needs_a_model_and_names_its_workload():
