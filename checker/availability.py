@@ -8,8 +8,9 @@ nemesis events) and ctx.states (formats in checker.runlog).
 - *No leader*: after each state sample, the cluster has a leader when some node's
   latest sample is ok, says role leader, and a majority of the nodes' latest ok samples
   name it as leader (a cut-off leader nobody follows is not one). A node whose latest
-  sample is not ok (down, paused) counts for nobody. Stretches are measured between
-  sample times, once every node has been sampled.
+  sample is not ok (down, paused) counts for nobody. The majority is of ctx.nodes (else
+  of the sampled nodes). Stretches are measured between sample times, once every
+  sampled node has a sample.
 - *No acknowledged op*: the gaps between ok completions of the workload's client ops
   (final reads excluded), from the first invoke to the last client event of the
   workload; idle time after the workload (recovery wait) is not counted.
@@ -64,8 +65,8 @@ def leaderless_stretches(states, nodes=None) -> tuple[list, int | None]:
     """([{"start", "end" (None: to the last sample), "seconds", "samples"}], last sample time)."""
     samples = sorted((s for s in states if isinstance(s.get("time"), int) and "node" in s),
                      key=lambda s: s["time"])
-    names = set(nodes) if nodes else {s["node"] for s in samples}
-    need = len(names) // 2 + 1
+    names = {s["node"] for s in samples}   # judged once each sampled node has a sample
+    need = len(nodes or names) // 2 + 1
     latest: dict = {}
     out, current = [], None
     for s in samples:

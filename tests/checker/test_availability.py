@@ -193,6 +193,17 @@ def test_an_isolated_leader_nobody_follows_is_no_leader():
     assert r["valid"] is False and r["summary"].startswith("no leader from 1.5 s to the end")
 
 
+def test_the_majority_is_of_the_cluster_not_of_the_sampled_nodes():
+    """Five nodes, two never sampled: a leader followed by two of the three sampled nodes
+    is followed by 2 of 5, no majority."""
+    def state(t, node):
+        return ("leader" if node == "n1" else "follower", 2, "n1" if node != "n3" else None)
+    h, states = oks(0, 2000), samples(2000, state)
+    assert check(h, states)["never_recovered"] is None                 # 2 of 3 sampled
+    five = check(h, states, nodes=("n1", "n2", "n3", "n4", "n5"))
+    assert five["valid"] is False and five["summary"] == "no leader from 0.0 s to the end"
+
+
 def test_nothing_to_judge_is_unknown():
     r = check([], [])
     assert r["valid"] == "unknown" and r["longest_leaderless_s"] is None
