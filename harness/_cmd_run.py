@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from harness import report
-from harness.cases import load_case
+from harness.cases import check_node_count, load_case
 from harness.db import DATABASES, db_class
 from harness.errors import BadInput
 
@@ -46,6 +46,7 @@ def _options(args):
     nodes = case.nodes if args.nodes is None else args.nodes
     if not 1 <= nodes <= 9 or nodes % 2 == 0:
         raise BadInput(f"--nodes: must be an odd number from 1 to 9, got {nodes}")
+    check_node_count(case, nodes)
     db_class(args.db)   # an unknown database: one line naming the choices, before anything
     for flag, value in (("--time-limit", args.time_limit), ("--concurrency", args.concurrency),
                         ("--rate", args.rate)):

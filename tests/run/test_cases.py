@@ -62,9 +62,10 @@ def test_bad_case_file_exits_254_before_anything_starts(tmp_path):
 @pytest.mark.parametrize("argv,needle", [
     (["run", "tc-af-404"], "tc-af-404"),
     (["run", "tc-af-001", "--nodes", "4"], "--nodes"),
+    (["run", "tc-af-001", "--nodes", "9"], "node_counts"),
     (["run", "tc-af-001", "--db-opt", "speed=11"], "--db-opt"),
     (["run", "tc-af-001", "--backend", "cloud"], "--backend"),
-    (["run", "tc-af-001", "--db", "etcd"], "--db"),
+    (["run", "tc-af-001", "--db", "nosuchdb"], "nosuchdb"),
 ])
 def test_bad_run_arguments_exit_254(argv, needle, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "harness", *argv, "--store", str(tmp_path)],
