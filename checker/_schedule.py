@@ -15,10 +15,8 @@ Keys left undecided get verdict "unknown" with the reason: "time limit",
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 
 from checker._models import get_model
 from checker._partition import to_calls
@@ -82,6 +80,8 @@ def _init_worker(flag):
 def run_keys_parallel(model_name, keys, initial_value, null_read, deadline, max_memo_bytes,
                       workers) -> dict:
     """As run_keys, with the keys split across `workers` processes (fork where available)."""
+    import multiprocessing   # here, not at the top: `harness check FILE` starts without them
+    from concurrent.futures import ProcessPoolExecutor
     context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
     flag = context.Event()
     shares = _shares(keys, workers)
