@@ -85,7 +85,8 @@ def check_plan(case) -> list[tuple[str, str, dict, str | None]]:
         if checker_obj.scope == "run":
             plan.append((name, name, {}, None))
             continue
-        users = [w["name"] for w in case.workloads if name in WORKLOADS[w["name"]].checkers]
+        users = list(dict.fromkeys(w["name"] for w in case.workloads
+                                   if name in WORKLOADS[w["name"]].checkers))
         if not users:
             plan.append((name, name, {}, ""))
         for w in users:
@@ -120,13 +121,22 @@ def analyze(run_dir: Path) -> dict:
     case, history, meta = run["case"], run["history"], run["meta"]
     nodes = meta.get("nodes")
     ctx = checker.RunContext(states=run["states"], node_events=run["node_events"],
-                             faults=checker.fault_timeline(history), nodes=nodes,
+                             faults=_faults(history), nodes=nodes,
                              thresholds=dict(case.sla), required=tuple(case.required_slas))
     checks = run_checks(case, history, ctx)
     verdict = checker.merge_verdicts(c["valid"] for c in checks.values())
     return {"case": case.id, "run_dir": str(Path(run_dir).resolve()), "valid": verdict,
             "exit_code": exit_code(verdict), "nodes": nodes, "seed": meta.get("seed"),
             "interrupted": meta.get("interrupted"), "checks": checks}
+
+
+def _faults(history):
+    """The fault timeline, once for every checker; None when the nemesis events cannot be
+    read, so each checker meets the problem inside check_safe (unknown, with the error)."""
+    try:
+        return checker.fault_timeline(history)
+    except Exception:  # noqa: BLE001 - judged per checker, never a crash of the analysis
+        return None
 
 
 def exit_code(verdict) -> int:

@@ -181,6 +181,16 @@ def test_a_cluster_that_never_recovers_fails_availability_and_election(tmp_path)
     assert "✗ availability   False: no leader from 3.0 s to the end" in text
 
 
+def test_unreadable_nemesis_events_make_the_checks_unknown_not_a_crash(tmp_path):
+    run = good_run()
+    run.history.append({"process": "nemesis", "type": "info", "value": {"nodes": ["n1"]},
+                        "time": 9500 * MS})   # no "f"
+    r = analyze(tmp_path, run, case(checkers=["sla", "perf"]))
+    assert {k: c["valid"] for k, c in r["checks"].items()} == {"sla": "unknown",
+                                                               "perf": "unknown"}
+    assert "KeyError" in r["checks"]["sla"]["error"] and r["exit_code"] == 2
+
+
 def test_a_workload_checker_no_workload_runs_is_unknown_not_silently_absent(tmp_path):
     r = analyze(tmp_path, good_run(), case(checkers=["linearizable", "perf"],
                                           workloads=("set",)))
