@@ -1,6 +1,6 @@
 """A small keep-alive HTTP/1.1 JSON client on asyncio streams (layer: harness, the etcd adapter).
 
-Only what etcd's v3 JSON gateway needs: POST a JSON object, read one reply
+Only what etcd's v3 JSON gateway needs: POST a JSON object (or GET), read one reply
 (Content-Length or chunked), keep the connection for the next request. The
 standard library has no asyncio HTTP client and http.client would need a
 thread per request; a new dependency (aiohttp, httpx) is not worth ~100 lines.
@@ -38,23 +38,31 @@ class HttpConnection:
     async def post(self, path: str, body: dict) -> tuple[int, object]:
         """POST body as JSON; return (HTTP status, decoded JSON reply). Raises NotSent before
         anything was written, else OSError, EOFError or BadReply (the connection is dropped)."""
-        await self.connect()
         data = json.dumps(body, separators=(",", ":")).encode()
-        head = (f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n")
+        return await self._request(f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+                                   f"Content-Type: application/json\r\n"
+                                   f"Content-Length: {len(data)}\r\n\r\n".encode() + data)
+
+    async def get(self, path: str) -> tuple[int, object]:
+        """GET path; (HTTP status, decoded JSON reply), raising as `post` does."""
+        return await self._request(f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+                                   "\r\n".encode())
+
+    async def _request(self, raw: bytes) -> tuple[int, object]:
+        await self.connect()
         try:
-            self._writer.write(head.encode() + data)
+            self._writer.write(raw)
             await self._writer.drain()
-            status, headers, raw = await self._read_reply()
+            status, headers, body = await self._read_reply()
         except BaseException:
             self.close()
             raise
         if headers.get("connection", "").lower() == "close":
             self.close()
         try:
-            return status, json.loads(raw, parse_constant=_no_constant)
+            return status, json.loads(body, parse_constant=_no_constant)
         except (ValueError, RecursionError) as exc:
-            raise BadReply(f"HTTP {status} body is not JSON: {raw[:80]!r} ({exc})") from None
+            raise BadReply(f"HTTP {status} body is not JSON: {body[:80]!r} ({exc})") from None
 
     async def connect(self) -> None:
         """Open the connection unless an open one is kept; NotSent if it cannot be made."""

@@ -12,9 +12,10 @@ package (netns), the lab host's (ssh); setup says how to install it if missing.
 Options: election_timeout_ms and heartbeat_ms (etcd wants the first at least
 5 times the second), pre_vote (default false, etcd 3.4's default) and
 serializable_reads (register reads served by any member from its own state,
-possibly stale; the default is linearizable). Status comes from etcd's own
-/v3/maintenance/status: role, term, leader (member id mapped to a node name
-through /v3/cluster/member/list, cached), commit and applied raft indexes.
+possibly stale; the default is linearizable). Status comes from the member's
+own raft status (GET /debug/vars, expvar raft.status: role, current term, leader
+id, commit and applied index), the leader id mapped to a node name through
+/v3/cluster/member/list (cached).
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class Etcd(DB):
                          serializable_reads=serializable_reads)
         self.election_timeout_ms, self.heartbeat_ms = election_timeout_ms, heartbeat_ms
         self.pre_vote, self.serializable_reads = pre_vote, serializable_reads
+        self.client_port = CLIENT_PORT
         self._members: dict[str, str] = {}       # member id -> node name
         self._status_conns: dict[str, HttpConnection] = {}
         self._status_locks: dict[str, asyncio.Lock] = {}
@@ -74,7 +76,7 @@ class Etcd(DB):
         return cls(hosts, **{k: record[k] for k in keys if k in record})
 
     def addresses(self) -> dict:
-        return {h.name: (h.address, CLIENT_PORT) for h in self.hosts}
+        return {h.name: (h.address, self.client_port) for h in self.hosts}
 
     def client(self, kind: str, home: str, timeout: float = 1.0, max_hops: int = 3):
         return EtcdClient(kind, self.addresses(), home, timeout, max_hops,
@@ -83,7 +85,7 @@ class Etcd(DB):
     def argv(self, host: Host) -> list[str]:
         """The member's etcd command line."""
         cluster = ",".join(f"{h.name}=http://{h.address}:{PEER_PORT}" for h in self.hosts)
-        client_url = f"http://{host.address}:{CLIENT_PORT}"
+        client_url = f"http://{host.address}:{self.client_port}"
         peer_url = f"http://{host.address}:{PEER_PORT}"
         return [ETCD, "--name", host.name, "--data-dir", f"{host.workdir}/data",
                 "--listen-client-urls", client_url, "--advertise-client-urls", client_url,
@@ -169,22 +171,24 @@ class Etcd(DB):
 
     # -- observation -------------------------------------------------------------------
     async def _call(self, host: Host, path: str, timeout: float):
-        """One JSON call on the host's kept status connection; None if no usable answer."""
+        """One JSON call (GET /debug/..., else POST {}) on the host's kept status connection;
+        None without a usable answer."""
         lock = self._status_locks.setdefault(host.name, asyncio.Lock())
         async with lock:
             conn = self._status_conns.get(host.name)
             if conn is None:
-                conn = self._status_conns[host.name] = HttpConnection(host.address, CLIENT_PORT)
+                conn = self._status_conns[host.name] = HttpConnection(host.address, self.client_port)
             try:
                 async with asyncio.timeout(timeout):
-                    status, reply = await conn.post(path, {})
+                    status, reply = await (conn.get(path) if path.startswith("/debug/")
+                                           else conn.post(path, {}))
             except (NotSent, OSError, EOFError, BadReply, TimeoutError):
                 conn.close()
                 return None
         return reply if status == 200 and isinstance(reply, dict) else None
 
     async def _member_names(self, host: Host, timeout: float) -> dict:
-        """member id -> name, from the member list (asked once, while it is incomplete)."""
+        """member id (decimal string) -> name, from the member list (asked while incomplete)."""
         if len(self._members) < len(self.hosts):
             reply = await self._call(host, "/v3/cluster/member/list", timeout)
             for m in (reply or {}).get("members") or []:
@@ -193,10 +197,15 @@ class Etcd(DB):
         return self._members
 
     async def status(self, host: Host, timeout: float = 2.0) -> dict | None:
-        reply = await self._call(host, "/v3/maintenance/status", timeout)
+        """From the member's raft status (expvar raft.status on GET /debug/vars): the raft
+        state, current term, leader, commit and applied index. Not /v3/maintenance/status:
+        its raftTerm is the term of the last *applied* entry, so a new leader reports the
+        previous term until its first entry applies and two "leaders" share a term."""
+        reply = await self._call(host, "/debug/vars", timeout)
         if reply is None:
             return None
-        return status_fields(host.name, reply, await self._member_names(host, timeout))
+        return status_fields(host.name, reply.get("raft.status"),
+                             await self._member_names(host, timeout))
 
     async def close(self) -> None:
         for conn in self._status_conns.values():
@@ -204,22 +213,25 @@ class Etcd(DB):
         self._status_conns.clear()
 
 
-def status_fields(node: str, reply: dict, members: dict) -> dict | None:
-    """states.jsonl fields from a /v3/maintenance/status reply: role (leader when the
-    member leads, follower when it knows a leader, candidate when it knows none), term,
-    leader (node name), commit (raftIndex) and applied (raftAppliedIndex)."""
-    header = reply.get("header") if isinstance(reply.get("header"), dict) else {}
-    me, lead = header.get("member_id"), reply.get("leader")
+ROLES = {"StateLeader": "leader", "StateFollower": "follower", "StateCandidate": "candidate",
+         "StatePreCandidate": "pre_candidate"}
 
-    def num(raw):
-        return int(raw) if isinstance(raw, str) and raw.isdigit() else None
-    term = num(reply.get("raftTerm"))
-    if not isinstance(me, str) or term is None:
+
+def status_fields(node: str, raft, members: dict) -> dict | None:
+    """states.jsonl fields from etcd's raft.status expvar ({"id", "term", "lead", "raftState",
+    "commit", "applied"}, ids in hex): role, term, leader (node name; None while the member
+    knows no leader), commit and applied. None if it is not such an object."""
+    if not isinstance(raft, dict) or raft.get("raftState") not in ROLES:
         return None
-    if not lead or lead == "0":
-        role, leader = "candidate", None
-    else:
-        role = "leader" if lead == me else "follower"
-        leader = members.get(lead, node if lead == me else f"member-{lead}")
-    return {"ok": True, "node": node, "role": role, "term": term, "leader": leader,
-            "commit": num(reply.get("raftIndex")), "applied": num(reply.get("raftAppliedIndex"))}
+    term, commit, applied = (raft.get(k) for k in ("term", "commit", "applied"))
+    if not all(isinstance(x, int) and not isinstance(x, bool) for x in (term, commit, applied)):
+        return None
+    try:
+        lead = int(str(raft.get("lead", "0")), 16)
+    except ValueError:
+        return None
+    leader = None if lead == 0 else members.get(str(lead), f"member-{lead:x}")
+    if raft["raftState"] == "StateLeader" and leader is not None and leader.startswith("member-"):
+        leader = node     # a leader leads itself, even before the member list is known
+    return {"ok": True, "node": node, "role": ROLES[raft["raftState"]], "term": term,
+            "leader": leader, "commit": commit, "applied": applied}

@@ -125,6 +125,8 @@ def classify(status: int, reply) -> tuple[str, str | None]:
     if not isinstance(reply, dict):
         return "info", f"HTTP {status}: reply is not a JSON object: {reply!r:.80}"
     if status == 200 and "error" not in reply and "code" not in reply:
+        if not isinstance(reply.get("header"), dict):   # every etcd response has one
+            return "info", f"HTTP 200 without an etcd response header: {reply!r:.80}"
         return "ok", None
     code = reply.get("code")
     text = f"HTTP {status} code {code}: {reply.get('message') or reply.get('error') or ''}"
