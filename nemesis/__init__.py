@@ -1,4 +1,6 @@
-"""Faults injected through the Remote interface: partitions, packets, processes, clock, disk (layer: nemesis).
+"""Faults injected through the Remote interface (layer: nemesis).
+
+Partitions, packet faults, processes, clock and disk.
 
 Acts on hosts only through the leaf `remote` protocol (no harness, asyncssh
 or docker import). Validate a case's `nemesis:` section with

@@ -1,7 +1,8 @@
 """Process and clock faults through the DB adapter (layer: nemesis).
 
 The adapter implements the leaf's `remote.ProcessControl` (kill/start/
-pause/resume, each taking the node's Remote) and `remote.ClockControl`. Undo of kill is start, of pause is resume,
+pause/resume, each taking the node's Remote) and `remote.ClockControl`.
+Undo of kill is start, of pause is resume,
 of a clock offset is offset 0; all are journaled like network faults.
 """
 
