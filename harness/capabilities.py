@@ -8,14 +8,11 @@ fault or operation, and the database (BadInput, exit 254).
 
 from __future__ import annotations
 
+import nemesis
 from harness.errors import BadInput
 
-# The DB capability each fault needs (faults on the network need none from the DB).
-FAULT_NEEDS = {
-    "kill": "kill", "restart": "kill", "pause": "pause",
-    "clock": "clock", "clock-strobe": "clock",
-    "bitflip": "disk", "truncate": "disk",
-}
+# The DB capability each fault needs, from the fault registry (network faults need none).
+FAULT_NEEDS = {name: f.needs for name, f in nemesis.FAULTS.items() if f.needs}
 
 
 def needs(case, schedule) -> list[tuple[str, str]]:
