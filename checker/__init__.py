@@ -31,7 +31,7 @@ _LAZY = {
                      "read_node_events"), "checker.runlog"),
 }
 _CHECKER_MODULES = ("linearizable", "rpo", "splitbrain", "sla", "perf", "availability",
-                    "elections")
+                    "elections", "revival")
 
 
 def __getattr__(name):

@@ -111,8 +111,14 @@ def fault_nodes(value) -> list:
     return []
 
 
+# Nemesis-process events that are observations, not faults (harness/revival.py).
+OBSERVATIONS = ("revive",)
+
+
 def _took_effect(event) -> bool:
     value = event.get("value")
+    if event.get("f") in OBSERVATIONS:
+        return False
     return "error" not in event and not (isinstance(value, dict) and "error" in value)
 
 
