@@ -23,10 +23,26 @@ def _k(key) -> str:
     return json.dumps(key)
 
 
+_encode = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
+
+
+def dump_items(items: dict[str, str]) -> bytes:
+    """The JSON object of `items` (see `KV.items`), keys sorted: `json.dumps(data,
+    separators=(",", ":"), sort_keys=True)` byte for byte, at the speed of a join."""
+    return ("{" + ",".join([items[k] for k in sorted(items)]) + "}").encode()
+
+
 class KV:
     def __init__(self):
         self.data: dict[str, object] = {}
+        # key -> its dump fragment '"key":value', kept up to date on every write so a
+        # dump (snapshot, digest, full backup) is a join, not a JSON encoding of the map
+        self.items: dict[str, str] = {}
         self._digest: str | None = None
+
+    def _set(self, k: str, value, encoded: str | None = None) -> None:
+        self.data[k] = value
+        self.items[k] = f"{json.dumps(k)}:{_encode(value) if encoded is None else encoded}"
 
     def apply(self, cmd: dict) -> dict:
         """Apply one committed command; returns the reply fields or raises NodeError
@@ -52,7 +68,7 @@ class KV:
 
     def _put(self, cmd: dict, write: bool) -> dict:
         if write:
-            self.data[_k(cmd["key"])] = cmd["value"]
+            self._set(_k(cmd["key"]), cmd["value"])
         return {}
 
     def _cas(self, cmd: dict, write: bool) -> dict:
@@ -62,7 +78,7 @@ class KV:
                             f"cas on key {cmd['key']!r}: current value is {cur!r}, "
                             f"expected {cmd['from']!r}", value=cur)
         if write:
-            self.data[_k(cmd["key"])] = cmd["to"]
+            self._set(_k(cmd["key"]), cmd["to"])
         return {}
 
     def _append(self, cmd: dict, write: bool) -> dict:
@@ -74,7 +90,7 @@ class KV:
                             f"{type(cur).__name__} {cur!r}, not a list", value=cur)
         new = cur + [cmd["value"]]
         if write:
-            self.data[_k(cmd["key"])] = new
+            self._set(_k(cmd["key"]), new)
         return {"value": new}
 
     def _load(self, cmd: dict, write: bool) -> dict:
@@ -85,12 +101,14 @@ class KV:
         pool = blake3.blake3(seed).digest(length=(count * size + 1) // 2).hex()
         if write:
             for n in range(count):
-                self.data[_k(f"{cmd['prefix']}{start + n}")] = pool[n * size:(n + 1) * size]
+                value = pool[n * size:(n + 1) * size]  # hex: its JSON is itself in quotes
+                self._set(_k(f"{cmd['prefix']}{start + n}"), value, f'"{value}"')
         return {}
 
     def dump(self) -> bytes:
-        return json.dumps(self.data, separators=(",", ":"), sort_keys=True).encode()
+        return dump_items(self.items)
 
     def load(self, data: bytes) -> None:
         self.data = json.loads(data) if data else {}
+        self.items = {k: f"{json.dumps(k)}:{_encode(v)}" for k, v in self.data.items()}
         self._digest = None

@@ -67,7 +67,7 @@ def test_full_and_incremental_chain_restores_each_end_exactly(one, tmp_path):
 def _digest_of(data):
     from emulator.statemachine import KV
     kv = KV()
-    kv.data = restored_state(data)[1]
+    kv.load(json.dumps(restored_state(data)[1]).encode())
     return kv.digest()
 
 
