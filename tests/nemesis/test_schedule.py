@@ -65,8 +65,10 @@ def test_bad_schedules_name_the_field(section, msg):
 def test_run_timeline_applies_and_ends_each_step(nemesis):
     from nemesis import run_timeline
     nem, events = nemesis
+    # Steps start at their offsets whatever the previous one took (production timing):
+    # 1 s apart, so on real hosts (apply + hold + end well under 1 s) they never overlap.
     sch = generate(4, nem.nodes, ["partition-isolate-one", "partition-random", "loss"],
-                   interval=0.2, duration=0.1, total=0.6)
+                   interval=1.0, duration=0.3, total=3.0)
 
     async def no_leader():
         return None
