@@ -148,6 +148,10 @@ class DB(ABC):
         """Skew the node's wall clock (capability "clock")."""
         raise HarnessError(f"{self.name}: clock faults are not supported")
 
+    async def alive(self, remote: Remote) -> bool:
+        """True while the node's database process runs; by default: it answers status."""
+        return await self.status(remote.host, 1.0) is not None
+
     async def node_log_tail(self, remote: Remote, lines: int = 5) -> str:
         """The last lines of the node's log, for reports; empty if there is none."""
         return ""
