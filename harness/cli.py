@@ -35,6 +35,7 @@ COMMANDS = {
     "image": ("_cmd_image", "build or inspect the docker node image"),
     "report": ("_cmd_report", "write a stored run's report.html (plots, SLAs, forensics)"),
     "serve": ("_cmd_serve", "browse runs and campaigns of a store over HTTP"),
+    "campaign": ("_cmd_campaign", "run a matrix of cases x nodes x seeds; merge shards"),
 }
 
 
