@@ -26,10 +26,20 @@ def _k(key) -> str:
 _encode = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
 
 
-def dump_items(items: dict[str, str]) -> bytes:
+def dump_items(items: dict[str, bytes]) -> bytes:
     """The JSON object of `items` (see `KV.items`), keys sorted: `json.dumps(data,
-    separators=(",", ":"), sort_keys=True)` byte for byte, at the speed of a join."""
-    return ("{" + ",".join([items[k] for k in sorted(items)]) + "}").encode()
+    separators=(",", ":"), sort_keys=True).encode()` byte for byte, at the speed of a join."""
+    return b"{" + b",".join([items[k] for k in sorted(items)]) + b"}"
+
+
+def dump_pieces(items: dict[str, bytes]):
+    """`dump_items(items)` as a sequence of byte strings, to write without joining them."""
+    yield b"{"
+    for n, k in enumerate(sorted(items)):
+        if n:
+            yield b","
+        yield items[k]
+    yield b"}"
 
 
 class KV:
@@ -37,12 +47,12 @@ class KV:
         self.data: dict[str, object] = {}
         # key -> its dump fragment '"key":value', kept up to date on every write so a
         # dump (snapshot, digest, full backup) is a join, not a JSON encoding of the map
-        self.items: dict[str, str] = {}
+        self.items: dict[str, bytes] = {}
         self._digest: str | None = None
 
     def _set(self, k: str, value, encoded: str | None = None) -> None:
         self.data[k] = value
-        self.items[k] = f"{json.dumps(k)}:{_encode(value) if encoded is None else encoded}"
+        self.items[k] = f"{json.dumps(k)}:{_encode(value) if encoded is None else encoded}".encode()
 
     def apply(self, cmd: dict) -> dict:
         """Apply one committed command; returns the reply fields or raises NodeError
@@ -110,5 +120,5 @@ class KV:
 
     def load(self, data: bytes) -> None:
         self.data = json.loads(data) if data else {}
-        self.items = {k: f"{json.dumps(k)}:{_encode(v)}" for k, v in self.data.items()}
+        self.items = {k: f"{json.dumps(k)}:{_encode(v)}".encode() for k, v in self.data.items()}
         self._digest = None
