@@ -32,6 +32,8 @@ import os
 import sys
 import time
 
+from blake3 import blake3
+
 from . import repo as R
 from . import snapshot as snapfile
 from .backup import verify_repo
@@ -243,8 +245,10 @@ def restore(repo: str, data: str, target: dict, backup: str | None, bugs: set[st
     else:
         raise NodeError("backup_corrupt", "; ".join(s["reason"] for s in skipped),
                         skipped=skipped, restorable=ranges)
-    _write_data_dir(data, out["restored_lsn"], out["term"], kv)
-    return {**out, "digest": kv.digest(), "keys": len(kv.data), "target": target,
+    content = kv.dump()
+    _write_data_dir(data, out["restored_lsn"], out["term"], content)
+    return {**out, "digest": blake3(content).hexdigest()[:16], "keys": len(kv.data),
+            "target": target,
             "restorable": ranges, "skipped": skipped, "data": os.path.abspath(data),
             "seconds": round(time.monotonic() - started, 6)}
 
@@ -303,9 +307,11 @@ def _apply(kv: KV, records: list[dict]) -> int:
     return len(records)
 
 
-def _write_data_dir(data: str, index: int, term: int, kv: KV) -> None:
+def _write_data_dir(data: str, index: int, term: int, content: bytes) -> None:
+    """snapshot.bin and wal.log of a node that has applied up to `index` (`content`: the
+    state machine dump)."""
     os.makedirs(data, exist_ok=True)
-    snap = Snapshot(index=index, term=term, data=kv.dump())
+    snap = Snapshot(index=index, term=term, data=content)
     snapfile.save(data, snap)
     wal = Wal(data)
     wal.append([], HardState(term=term, voted_for=None, commit=index), snapshot=snap)
