@@ -267,7 +267,11 @@ class Node:
     async def _maybe_snapshot(self) -> None:
         if self.applied - self.snap_index < self.opts.snapshot_every:
             return
-        await self.archive.flush()  # never compact a record out of the WAL before it is archived
+        try:  # never compact a record out of the WAL before it is archived
+            await self.archive.flush()
+        except OSError as e:
+            log.error("WAL archive: cannot seal a segment (%s); WAL compaction postponed", e)
+            return
         snap = Snapshot(index=self.applied, term=self.applied_term, data=self.kv.dump())
         await asyncio.to_thread(snapfile.save, self.opts.data, snap)
         await asyncio.to_thread(self.wal.compact, snap.index)
