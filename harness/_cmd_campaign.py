@@ -6,15 +6,20 @@ line per finished run and a table at the end; writes campaign.json,
 summary.md, junit.xml and index.html to store/campaigns/<name>/<stamp>/ (or
 --out). --shard I/N runs the I-th of N disjoint slices; `merge` joins shard
 directories into one summary (the same as the unsharded campaign's).
---gate release|beta runs only the cases that gate (P0+P1 | P0).
+--gate release|beta runs only the cases that gate (P0+P1 | P0). --baseline DIR
+compares each case's SLA metrics and ops/s with a baseline campaign and flags
+a regression beyond 5% only where it is significant over the runs
+(harness.campaign_baseline); --accept-regression overrides one explicitly.
 Exit code, as Jepsen's test-all: 255 if any run could not be carried out
-(or, for merge, a cell has no result), else 1 if any failed, else 2 if any
-was unknown, else 0; 254 bad campaign file or arguments.
+(or, for merge, a cell has no result), else 1 if any failed (or an unaccepted
+regression), else 2 if any was unknown, else 0; 254 bad campaign file or
+arguments.
 """
 
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -39,6 +44,10 @@ def add_parser(sub) -> None:
     p.add_argument("--out", help="output directory (default store/campaigns/<name>/<stamp>)")
     p.add_argument("--markdown", metavar="FILE", help="also write the Markdown summary here")
     p.add_argument("--junit", metavar="FILE", help="also write the JUnit XML here")
+    p.add_argument("--baseline", metavar="DIR",
+                   help="compare SLA metrics and ops/s with this campaign (its directory)")
+    p.add_argument("--accept-regression", action="append", default=[], metavar="CASE[:METRIC]",
+                   help="an expected regression: shown, not counted (repeatable)")
     p.add_argument("--dry-run", action="store_true", help="print the matrix cells and exit")
     p.set_defaults(func=run)
 
@@ -88,6 +97,7 @@ def _campaign(args, path) -> int:
           f"{f' (shard {i}/{n})' if n > 1 else ''}, backend {campaign.backend}, "
           f"results in {out}", flush=True)
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    signal.signal(signal.SIGTERM, _interrupt)   # a CI timeout stops runs as Ctrl-C does
     records = run_cells(cells, campaign, Path(args.store), args.parallel,
                         lambda r, done, total: print(progress_line(r, done, total), flush=True))
     data = {"name": campaign.name, "source": campaign.source, "backend": campaign.backend,
@@ -95,10 +105,29 @@ def _campaign(args, path) -> int:
             "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "argv": ["harness", *sys.argv[1:]],
             "shard": [i, n], "gate": args.gate, "matrix_indices": [c.index for c in matrix],
             "runs": records, **summarize(records)}
+    _apply_baseline(data, args)
     write_outputs(data, out, args.markdown, args.junit)
     print("\n".join(summary_lines(data)))
     print(f"campaign results: {out}")
     return data["exit_code"]
+
+
+def _apply_baseline(data: dict, args) -> None:
+    """Regression rows against --baseline; a significant, unaccepted one makes a passing or
+    unknown campaign exit 1."""
+    from harness.campaign_baseline import compare, regressions
+    if not args.baseline:
+        return
+    base = _load_shard(args.baseline)
+    data["baseline"] = {"source": str(args.baseline), "name": base.get("name"),
+                        "started": base.get("started")}
+    data["regressions"] = compare(data["runs"], base["runs"], set(args.accept_regression))
+    if regressions(data["regressions"]) and data["exit_code"] in (0, 2):
+        data["exit_code"] = 1
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def _load_shard(path: str) -> dict:
@@ -151,6 +180,7 @@ def _merge(args, dirs: list[str]) -> int:
     if not dirs:
         raise BadInput(f"campaign merge: name at least one shard directory (usage: {USAGE})")
     data = merged([_load_shard(d) for d in dirs])
+    _apply_baseline(data, args)
     out = Path(args.out) if args.out else Path(args.store) / "campaigns" / data["name"] / (
         time.strftime("%Y%m%dT%H%M%S") + "-merged")
     write_outputs(data, out, args.markdown, args.junit)

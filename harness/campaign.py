@@ -56,7 +56,8 @@ class Cell:
     @property
     def name(self) -> str:
         rep = f",rep={self.rep}" if self.rep else ""
-        return f"{self.case_id}[n={self.nodes},seed={self.seed}{rep}]"
+        opts = "".join(f",{o}" for o in self.db_opt)
+        return f"{self.case_id}[n={self.nodes},seed={self.seed}{rep}{opts}]"
 
     def to_json(self) -> dict:
         return {**asdict(self), "name": self.name}

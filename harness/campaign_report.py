@@ -55,7 +55,31 @@ def summary_lines(data: dict) -> list[str]:
                      + (f" - blocking: {', '.join(g['blocking'][:5])}" if g["blocking"] else ""))
     if data.get("missing"):
         lines.append(f"! {len(data['missing'])} matrix cells have no result (shards missing)")
+    for r in _flagged(data):
+        lines.append(f"{'accepted ' if r['accepted'] else ''}regression {r['case']} "
+                     f"n={r['nodes']} {r['metric']}: {_pct(r['change'])} worse (median "
+                     f"{r['median']:.3g} vs {r['baseline_median']:.3g}, p={r['p']:.3f})")
     return lines
+
+
+def _flagged(data: dict) -> list[dict]:
+    """Baseline rows worth showing: worse by more than the threshold."""
+    return [r for r in data.get("regressions") or [] if r["regression"] or r["note"]]
+
+
+def _regression_md(data: dict) -> list[str]:
+    if "regressions" not in data:
+        return []
+    rows = _flagged(data)
+    out = ["", f"### Against baseline `{(data.get('baseline') or {}).get('source')}`", ""]
+    if not rows:
+        return out + ["No metric worse by more than 5%."]
+    out += ["| case | nodes | metric | baseline median | median | change | p | verdict |",
+            "|---|---|---|---|---|---|---|---|"]
+    return out + [f"| {r['case']} | {r['nodes']} | {r['metric']} | {r['baseline_median']:.3g} | "
+                  f"{r['median']:.3g} | {_pct(r['change'])} | {r['p']:.3f} | "
+                  f"{'accepted' if r['accepted'] else ('REGRESSION' if r['regression'] else r['note'])} |"
+                  for r in rows]
 
 
 def markdown(data: dict) -> str:
@@ -72,6 +96,7 @@ def markdown(data: dict) -> str:
             f"{c['unknown']} | {c['not-run']} | {_pct(c['pass_rate'])} | "
             f"{_pct(c['fail_rate_upper95'])} | {'yes' if c['supports_95'] else 'no'} |"
             for c in data["cases"]]
+    out += _regression_md(data)
     bad = [r for r in data["runs"] if r["outcome"] != "pass"]
     if bad:
         out += ["", "### Runs that did not pass", ""]

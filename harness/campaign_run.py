@@ -5,6 +5,8 @@ cluster stays in its run) and makes each run exactly what its replay command
 repeats. A run that prints no results (exit 255, a crash, a timeout) is
 recorded as "not run" with the tail of its stderr. A run that overstays
 its budget gets SIGINT (the runner heals and tears down on it), then SIGKILL.
+Ctrl-C or SIGTERM of the campaign sends SIGINT to the runs in progress, starts
+no more, and the campaign still writes its results (the rest as "not run").
 """
 
 from __future__ import annotations
@@ -63,9 +65,45 @@ def _slas(results: dict) -> dict:
             for s in sla.get("slas") or [] if isinstance(s, dict) and "name" in s}
 
 
+class _Live:
+    """The runs in progress, so an interrupted campaign can stop them (each heals and tears
+    down on SIGINT) and start no more."""
+
+    def __init__(self):
+        self.lock, self.procs, self.stopping = threading.Lock(), set(), False
+
+    def start(self, argv):
+        with self.lock:
+            if self.stopping:
+                return None
+            proc = subprocess.Popen([sys.executable, "-m", "harness", *argv],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            self.procs.add(proc)
+            return proc
+
+    def stop_all(self):
+        with self.lock:
+            self.stopping = True
+            for proc in self.procs:
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGINT)
+
+
+LIVE = _Live()
+
+
 def _execute(argv: list[str], budget: float) -> tuple[int, str, str]:
-    proc = subprocess.Popen([sys.executable, "-m", "harness", *argv], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = LIVE.start(argv)
+    if proc is None:
+        return 255, "", "campaign: interrupted before this run started"
+    try:
+        return _wait(proc, budget)
+    finally:
+        with LIVE.lock:
+            LIVE.procs.discard(proc)
+
+
+def _wait(proc, budget: float) -> tuple[int, str, str]:
     try:
         out, err = proc.communicate(timeout=budget)
     except subprocess.TimeoutExpired:
@@ -130,12 +168,18 @@ def _ensure_report(run_dir, record: dict) -> None:
 def run_cells(cells: list[Cell], campaign: Campaign, store: Path, parallel: int,
               on_done, extra: list[str] | None = None) -> list[dict]:
     """Run `cells` (at most `parallel` at once); `on_done(record, done, total)` after each."""
-    records, lock = [], threading.Lock()
+    records = []
     with ThreadPoolExecutor(max_workers=max(parallel, 1)) as pool:
         futures = [pool.submit(run_cell, c, campaign.backend, store, extra) for c in cells]
-        for fut in as_completed(futures):
-            record = fut.result()
-            with lock:
-                records.append(record)
-                on_done(record, len(records), len(cells))
+        pending = as_completed(futures)
+        while True:
+            try:
+                fut = next(pending)
+            except StopIteration:
+                break
+            except KeyboardInterrupt:   # Ctrl-C / SIGTERM: stop the runs, keep what finished
+                LIVE.stop_all()
+                continue
+            records.append(fut.result())
+            on_done(records[-1], len(records), len(cells))
     return sorted(records, key=lambda r: r["index"])

@@ -91,10 +91,13 @@ def index_html(store: Path) -> str:
             f"{len(runs)} runs, {len(campaigns)} campaigns, newest first</p>"]
     if campaigns:
         rows = [[Raw(f"<a href=\"{_href(rel)}/\">{esc(c.get('name') or rel)}</a>"),
-                 c.get("started"), c.get("outcome"), c.get("runs_total", "-"),
+                 c.get("started"), c.get("exit_code", "-"), c.get("runs_total", "-"),
+                 ", ".join(f"{g}: {v.get('verdict')}" for g, v in (c.get("gates") or {}).items()
+                           if isinstance(v, dict)) or "-",
                  Raw(f"<a href=\"{_href(rel)}/index.html\">report</a>")]
                 for rel, c in campaigns]
-        body += ["<h2>Campaigns</h2>", table(["campaign", "started", "outcome", "runs", ""],
+        body += ["<h2>Campaigns</h2>", table(["campaign", "started", "exit code", "runs",
+                                              "gates", ""],
                                              rows, [_outcome_class(c) for _, c in campaigns])]
     rows = [[r.stamp, Raw(f"<a href=\"{_href(r.rel)}/\">{esc(r.case)}</a>"),
              r.meta.get("seed", "-"), len(r.meta.get("nodes") or []) or "-",

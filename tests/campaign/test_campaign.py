@@ -2,6 +2,7 @@
 Jepsen's exit codes, merge, and JUnit XML a JUnit parser accepts."""
 
 import json
+import math
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -44,8 +45,9 @@ def record(cell, outcome="pass", violation=None):
 def test_matrix_is_cases_by_nodes_by_seeds_in_file_order(small):
     c = load_campaign(small)
     assert [cell.name for cell in c.cells] == [
-        f"{case}[n={n},seed={s}]" for case in ("TC-AF-001", "TC-AF-005") for n in (3, 5, 7)
-        for s in (1, 2)]
+        f"{case}[n={n},seed={s}{opt}]" for case, opt in (("TC-AF-001", ""),
+                                                         ("TC-AF-005", ",bug=early-ack"))
+        for n in (3, 5, 7) for s in (1, 2)]
     assert [cell.index for cell in c.cells] == list(range(12))
     assert {cell.priority for cell in c.cells[:6]} == {"P0"}   # the seed's catalogue
     assert {cell.priority for cell in c.cells[6:]} == {"P1"}
@@ -131,7 +133,7 @@ def test_summary_counts_not_run_apart_and_gates(small):
     assert s["gates"]["beta"]["verdict"] == "incomplete"     # a P0 run could not be run
     assert s["gates"]["release"] == {"gate": "release", "priorities": ["P0", "P1"],
                                      "verdict": "fail", "runs": 12,
-                                     "blocking": ["TC-AF-005[n=3,seed=2]"],
+                                     "blocking": ["TC-AF-005[n=3,seed=2,bug=early-ack]"],
                                      "not_run": ["TC-AF-001[n=5,seed=1]"]}
 
 
@@ -161,13 +163,13 @@ def test_junit_is_accepted_by_a_junit_parser_one_testcase_per_run(small, tmp_pat
     assert [s.name for s in suites] == ["TC-AF-001", "TC-AF-005"]
     cases = [(s.name, c.name, [type(r).__name__ for r in c.result]) for s in suites for c in s]
     assert len(cases) == 12 and len({c[1] for c in cases}) == 12
-    assert cases[7] == ("TC-AF-005", "TC-AF-005[n=3,seed=2]", ["Failure"])
+    assert cases[7] == ("TC-AF-005", "TC-AF-005[n=3,seed=2,bug=early-ack]", ["Failure"])
     assert [c[2] for c in cases[8:10]] == [["Error"], ["Error"]]
     failure = list(suites[1])[1].result[0]
     assert failure.message == "split-brain: lsn 41 acknowledged for 2 writes"
     props = {p.name: p.value for p in suites[1].properties()}
     assert props["seeds"] == "1,2" and props["backend"] == "docker" and props["priority"] == "P1"
-    assert props["replay TC-AF-005[n=3,seed=2]"].startswith("harness run tc-af-005")
+    assert props["replay TC-AF-005[n=3,seed=2,bug=early-ack]"].startswith("harness run tc-af-005")
     root = ET.parse(path).getroot()
     assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("12", "1", "2")
 
@@ -206,8 +208,72 @@ def test_markdown_and_campaign_page_name_the_failing_runs(small, tmp_path):
     text = markdown(_data(recs))
     assert "| release | P0 P1 | **FAIL** | 12 |" in text
     assert "| TC-AF-005 | P1 | 5/6 | 1 | 0 | 0 | 83.3% |" in text
-    assert "`TC-AF-005[n=3,seed=2]`: rpo: n1: 3 acknowledged add(s) lost \\| more" in text
+    assert "`TC-AF-005[n=3,seed=2,bug=early-ack]`: rpo: n1: 3 acknowledged add(s) lost \\| more" in text
     write_outputs(_data(recs), tmp_path / "c")
     page = (tmp_path / "c" / "index.html").read_text()
     assert page.count('<tr class="pass">') >= 11 and page.count('<tr class="fail">') >= 2
     assert 'href="../../store/tc-af-005/r7/report.html"' in page or "r7/report.html" in page
+
+
+def test_mann_whitney_p_is_exact_for_small_samples():
+    from harness.campaign_baseline import worse_p
+    assert worse_p([5, 6, 7, 8], [1, 2, 3, 4]) == pytest.approx(1 / 70)
+    assert worse_p([1, 2, 3, 4], [5, 6, 7, 8]) == 1.0
+    assert worse_p([4, 5, 6], [1, 2, 3]) == pytest.approx(1 / 20)
+    assert worse_p([2, 2], [2, 2]) == 1.0                      # ties: no evidence
+    big = worse_p([float(i) + 0.5 for i in range(30)], [float(i) for i in range(30)])
+    assert 0.3 < big < 0.6                                    # normal approximation
+
+
+def _perf_runs(small, election, ops, n=8):
+    """`n` runs of TC-AF-001 at 3 nodes with these figures (+ a small spread)."""
+    cells = [c for c in load_campaign(small, count=n).cells if c.nodes == 3][:n]
+    out = []
+    for i, c in enumerate(cells):
+        r = record(c)
+        r["slas"] = {"leader_election_s": {"measured": election + 0.01 * (i % 4),
+                                           "pass": True}}
+        r["ops_per_s"] = ops + (i % 4)
+        out.append(r)
+    return out
+
+
+def test_regression_needs_more_than_5_percent_and_significance(small):
+    from harness.campaign_baseline import compare, regressions
+    base = _perf_runs(small, election=1.0, ops=200)
+    rows = compare(_perf_runs(small, election=1.5, ops=170), base)
+    flagged = {(r["case"], r["metric"]) for r in regressions(rows)}
+    assert flagged == {("TC-AF-001", "leader_election_s"), ("TC-AF-001", "ops_per_s")}
+    row = next(r for r in rows if r["case"] == "TC-AF-001" and r["metric"] == "ops_per_s")
+    assert row["change"] == pytest.approx(1 - 171.5 / 201.5)
+    assert row["p"] == pytest.approx(1 / math.comb(16, 8))
+    assert regressions(compare(_perf_runs(small, election=1.03, ops=198), base)) == []
+    few = compare(_perf_runs(small, 1.5, 170, n=3), _perf_runs(small, 1.0, 200, n=3))
+    assert regressions(few) == [] and {r["note"] for r in few} == {
+        "worse, not significant over these runs"}
+    accepted = compare(_perf_runs(small, 1.5, 170), base, {"TC-AF-001:ops_per_s"})
+    assert {(r["case"], r["metric"]) for r in regressions(accepted)} == {
+        ("TC-AF-001", "leader_election_s")}
+    assert regressions(compare(_perf_runs(small, 1.5, 170), base, {"TC-AF-001"})) == []
+
+
+def test_cli_baseline_flags_a_regression_unless_accepted(small, tmp_path):
+    dirs = {}
+    for name, runs in (("base", _perf_runs(small, 1.0, 200)), ("now", _perf_runs(small, 1.5, 200))):
+        dirs[name] = tmp_path / name
+        write_outputs({**_data(runs), "matrix_indices": [r["index"] for r in runs],
+                       "shard": [1, 1]}, dirs[name])
+
+    def merge(*extra):
+        return subprocess.run([sys.executable, "-m", "harness", "campaign", "merge",
+                               str(dirs["now"]), "--baseline", str(dirs["base"]), "--out",
+                               str(tmp_path / "out"), "--markdown", str(tmp_path / "s.md"),
+                               *extra], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    done = merge()
+    assert done.returncode == 1, done.stderr
+    assert "regression TC-AF-001 n=3 leader_election_s: 49.3% worse" in done.stdout
+    assert "| TC-AF-001 | 3 | leader_election_s | 1.02 | 1.52 | 49.3% | 0.000 | REGRESSION |" \
+        in (tmp_path / "s.md").read_text()
+    ok = merge("--accept-regression", "TC-AF-001:leader_election_s")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "accepted regression TC-AF-001" in ok.stdout

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.campaign_report import write_outputs
+from harness.campaign_stats import outcome, summarize
 from harness.reports._server import make_server
 from synthetic import make_run
 
@@ -31,7 +33,24 @@ def store(tmp_path_factory):
     (outside / "secret.txt").write_text("outside the store")
     (store / "escape").symlink_to(outside)
     (unchecked / "escape.txt").symlink_to(outside / "secret.txt")
+    _campaign(store, [store / "tc-af-002" / "20261128T010000-7",
+                      store / "tc-af-002" / "20261128T020000-8"])
     return store
+
+
+def _campaign(store, run_dirs):
+    """A stored campaign over two of the runs, as `harness campaign` writes it."""
+    recs = []
+    for i, run in enumerate(run_dirs):
+        results = json.loads((run / "results.json").read_text())
+        code = results["exit_code"]
+        recs.append({"index": i, "name": f"TC-AF-002[n=3,seed={7 + i}]", "case": "tc-af-002",
+                     "case_id": "TC-AF-002", "priority": "P0", "nodes": 3, "seed": 7 + i,
+                     "rep": 0, "exit_code": code, "outcome": outcome(code), "seconds": 30.0,
+                     "run_dir": str(run), "violation": None, "replay": "harness run ..."})
+    data = {"name": "small", "source": "small.yaml", "backend": "docker",
+            "started": "2026-11-28T03:00:00+0000", "runs": recs, **summarize(recs)}
+    write_outputs(data, store / "campaigns" / "small" / "20261128T030000")
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +81,21 @@ def test_index_lists_runs_newest_first_coloured_by_verdict(server):
     assert rows == [("none", "20261128T030000"), ("fail", "20261128T020000"),
                     ("pass", "20261128T010000")]
     assert "3 runs" in body.decode()
+
+
+def test_index_lists_campaigns_and_their_page_links_each_run_report(server):
+    body = get(server, "/")[2].decode()
+    assert '<a href="/campaigns/small/20261128T030000/">small</a>' in body
+    assert "release: fail" in body and '<tr class="fail"><td><a href="/campaigns' in body
+    status, _, page = get(server, "/campaigns/small/20261128T030000/index.html")
+    links = re.findall(r'<a href="([^"]+/report.html)">report</a>', page.decode())
+    assert status == 200 and links == ["../../../tc-af-002/20261128T010000-7/report.html",
+                                       "../../../tc-af-002/20261128T020000-8/report.html"]
+    base = "/campaigns/small/20261128T030000/"
+    for link in links:   # resolved as a browser would, relative to the campaign page
+        path = "/" + str(Path(base + link).resolve().relative_to(Path("/").resolve()))
+        status, _, report = get(server, path)
+        assert status == 200 and b"data:image/png;base64," in report
 
 
 def test_run_page_lists_files_but_not_the_private_key(server, store):
