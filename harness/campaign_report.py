@@ -185,8 +185,37 @@ def html_page(data: dict, out_dir: Path) -> str:
     body = [f"<p><a href=\"/\">all runs</a></p><h1>Campaign {esc(data['name'])}: exit "
             f"{data['exit_code']}</h1><p class=\"muted\">{esc(data.get('source'))}, started "
             f"{esc(data.get('started'))}, backend {esc(data.get('backend'))}</p>",
-            "<h2>Gates</h2>", gates, "<h2>Cases</h2>", cases, "<h2>Runs</h2>", runs]
+            "<h2>Gates</h2>", gates, "<h2>Matrix</h2>", matrix_html(data, out_dir),
+            "<h2>Cases</h2>", cases, "<h2>Runs</h2>", runs]
     return page(f"campaign {data['name']}", body)
+
+
+def matrix_html(data: dict, out_dir: Path) -> str:
+    """Cases (with their DB options) down, node count x seed across, each cell the run's
+    outcome coloured and linked to its report."""
+    def row_of(r):
+        return r["case_id"] + "".join(f" {o}" for o in r.get("db_opt") or [])
+
+    cols = sorted({(r["nodes"], r["seed"], r.get("rep", 0)) for r in data["runs"]})
+    rows: dict = {}
+    for r in data["runs"]:
+        rows.setdefault(row_of(r), {})[(r["nodes"], r["seed"], r.get("rep", 0))] = r
+    head = "".join(f"<th>n={n} seed={s}{f' #{k}' if k else ''}</th>" for n, s, k in cols)
+    out = [f"<table><tr><th>case</th>{head}</tr>"]
+    for name, cells in rows.items():
+        tds = []
+        for col in cols:
+            r = cells.get(col)
+            if r is None:
+                tds.append("<td></td>")
+                continue
+            link = _report_link(r, out_dir)
+            mark = MARK[r["outcome"]]
+            text = link.replace(">report<", f">{mark}<") if isinstance(link, Raw) else mark
+            tip = esc(r.get("violation") or "")
+            tds.append(f"<td class=\"{CLASS[r['outcome']]}\" title=\"{tip}\">{text}</td>")
+        out.append(f"<tr><td>{esc(name)}</td>{''.join(tds)}</tr>")
+    return "".join(out) + "</table>"
 
 
 def _report_link(record: dict, out_dir: Path):

@@ -3,6 +3,7 @@ Jepsen's exit codes, merge, and JUnit XML a JUnit parser accepts."""
 
 import json
 import math
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -213,6 +214,10 @@ def test_markdown_and_campaign_page_name_the_failing_runs(small, tmp_path):
     page = (tmp_path / "c" / "index.html").read_text()
     assert page.count('<tr class="pass">') >= 11 and page.count('<tr class="fail">') >= 2
     assert 'href="../../store/tc-af-005/r7/report.html"' in page or "r7/report.html" in page
+    matrix = page.split("<h2>Matrix</h2>")[1].split("</table>")[0]
+    assert "<th>n=7 seed=2</th>" in matrix and "<td>TC-AF-005 bug=early-ack</td>" in matrix
+    assert re.search(r'<td class="fail" title="rpo: n1: 3 acknowledged[^"]*"><a href="[^"]*r7/'
+                     r'report.html">FAIL</a></td>', matrix)
 
 
 def test_mann_whitney_p_is_exact_for_small_samples():
