@@ -3,7 +3,8 @@
 Works on any run directory `harness run` left, also an interrupted one: the
 verdicts come from results.json; without it the run's checkers are run first
 (as `harness check RUN_DIR` would, without rewriting results.json), unless
---no-check, in which case the report shows the plots only. Prints the path of
+--no-check or the run cannot be checked (say, no case.yaml): then the report
+shows the plots only. Prints the path of
 the report. Exit 0 written, 254 not a run directory.
 """
 
@@ -29,7 +30,12 @@ def _results(run_dir: Path, check: bool) -> dict | None:
         return None   # write_html_report reads results.json itself
     from harness import analysis
     print(f"harness: {run_dir}: no results.json, checking the run first", file=sys.stderr)
-    return analysis.analyze(run_dir)
+    try:
+        return analysis.analyze(run_dir)
+    except BadInput as exc:   # e.g. a run killed before case.yaml was written
+        print(f"harness: warning: cannot check the run ({exc}); the report has no verdicts",
+              file=sys.stderr)
+        return None
 
 
 def run(args) -> int:

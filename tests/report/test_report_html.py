@@ -171,3 +171,13 @@ def test_cli_report_checks_an_unchecked_run_first(tmp_path):
     html = (run / "report.html").read_text()
     assert ">FAILED<" in html and "not linearizable" in html
     assert not (run / "results.json").exists()
+
+
+def test_cli_report_on_a_run_that_cannot_be_checked_has_plots_but_no_verdicts(tmp_path):
+    run = make_run(tmp_path, seed=11, analyze=False)
+    (run / "case.yaml").unlink()          # killed before the case was written, say
+    done = _cli("report", str(run))
+    assert done.returncode == 0, done.stderr
+    assert "cannot check the run" in done.stderr and "missing case.yaml" in done.stderr
+    html = (run / "report.html").read_text()
+    assert "this run was not checked" in html and len(_plots(html)) == 4
