@@ -25,6 +25,7 @@ from . import _params as P
 from ._errors import BadSchedule, NoTarget
 from ._grudge import SHAPES, build_grudge, grudge_from_json, grudge_to_json
 from ._targets import TARGETS, select_targets
+from ._together import contest_election
 
 Leader = Callable[[], Awaitable[str | None]]
 Check = Callable[[object, str], object]
@@ -239,6 +240,9 @@ FAULTS: dict[str, Fault] = {f.name: f for f in (
                                   "drop_bytes": lambda v, w: P.number(v, w, minimum=1,
                                                                       integer=True)},
           required=("node", "path"), needs="disk"),
+    Fault("contested-election", contest_election,
+          {"hold": lambda v, w: P.number(v, w, minimum=None, above=0.0, maximum=10.0)},
+          needs="kill"),
 )}
 
 
