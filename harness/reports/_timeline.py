@@ -40,7 +40,30 @@ def first_violation(checks: dict) -> tuple[float, str, object] | None:
         t = _violation_time(v)
         if t is not None:
             found.append((t / NS, v.get("message") or v.get("kind"), None))
+    found += _sla_misses(checks.get("sla") or {})
     return min(found, key=lambda x: x[0]) if found else None
+
+
+SLA_EPISODES = {"cascade_recovery_s_per_node": ("recoveries", "seconds", "started"),
+                "split_brain_detect_s": ("step_downs", "seconds", "fault_start")}
+
+
+def _sla_misses(sla: dict) -> list:
+    """(start of the episode, line) of each failed SLA's episodes over its threshold or
+    where the measured event never happened."""
+    out = []
+    for s in sla.get("slas") or []:
+        limit = s.get("threshold")
+        if s.get("pass") is not False or limit is None:
+            continue
+        source, field, start = SLA_EPISODES.get(s["name"], ("episodes", s["name"], "t0"))
+        for ep in sla.get(source) or []:
+            value, t = ep.get(field), ep.get(start)
+            if isinstance(t, int) and (value is None or value >= limit):
+                what = "never happened" if value is None else f"{value:.3f} s"
+                out.append((t / NS, f"SLA {s['name']}: {what} in the episode starting at "
+                            f"{t / NS:.3f} s (threshold < {limit} s)", None))
+    return out
 
 
 def _violation_time(v: dict):

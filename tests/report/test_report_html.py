@@ -181,3 +181,21 @@ def test_cli_report_on_a_run_that_cannot_be_checked_has_plots_but_no_verdicts(tm
     assert "cannot check the run" in done.stderr and "missing case.yaml" in done.stderr
     html = (run / "report.html").read_text()
     assert "this run was not checked" in html and len(_plots(html)) == 4
+
+
+def test_a_failed_sla_is_a_violation_at_the_start_of_its_episode():
+    sla = {"slas": [{"name": "leader_election_s", "threshold": 5, "pass": False},
+                    {"name": "total_rto_s", "threshold": 60, "pass": False},
+                    {"name": "failure_detection_s", "threshold": 10, "pass": True}],
+           "episodes": [{"t0": 3_000_000_000, "leader_election_s": 1.2, "total_rto_s": 2.0,
+                         "failure_detection_s": 0.5},
+                        {"t0": 9_000_000_000, "leader_election_s": 11.9, "total_rto_s": None,
+                         "failure_detection_s": 0.5}]}
+    t, what, key = first_violation({"sla": sla})
+    assert (t, key) == (9.0, None)
+    assert what == ("SLA leader_election_s: 11.900 s in the episode starting at 9.000 s "
+                    "(threshold < 5 s)")
+    sla["slas"][0]["pass"] = True
+    assert "total_rto_s: never happened" in first_violation({"sla": sla})[1]
+    sla["slas"][1]["pass"] = None
+    assert first_violation({"sla": sla}) is None
