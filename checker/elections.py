@@ -44,6 +44,8 @@ def check(history: list, ctx: RunContext) -> dict:
               "errors": [r["message"] for r in regressions][:MAX_LISTED]}
     if not samples:
         result["error"] = "no state samples with a term"
+    if not regressions:
+        result["lines"] = [episode_line(e) for e in episodes][:MAX_LISTED]
     result["summary"] = summary(result, len(episodes))
     return result
 
@@ -53,6 +55,14 @@ def summary(result: dict, n_faults: int) -> str:
         return result["errors"][0]
     return (f"{result['elections']} election(s); {result['elections_after_heal']} after a "
             f"heal ({result['episodes_with_election_after_heal']} of {n_faults} fault(s))")
+
+
+def episode_line(e: dict) -> str:
+    """One report line per fault: its span, elections during it and after its heal."""
+    end = "end of run" if e["end_s"] is None else f"{e['end_s']:.1f} s"
+    terms = f" (term {', '.join(map(str, e['terms_after_heal']))})" if e["terms_after_heal"] else ""
+    return (f"- {e['kind']} {e['start_s']:.1f} s to {end}: {e['elections_during']} election(s) "
+            f"during, {e['elections_after_heal']} after the heal{terms}")
 
 
 def leader_terms(samples, node_events=()) -> dict:

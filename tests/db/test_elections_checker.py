@@ -48,6 +48,8 @@ def test_rejoin_without_pre_vote_counts_an_election_after_the_heal():
                               "terms_after_heal": [7]}]
     assert r["leader_terms"] == {"2": 0.0, "7": 10.2}
     assert r["summary"] == "1 election(s); 1 after a heal (1 of 1 fault(s))"
+    assert r["lines"] == ["- partition 5.0 s to 10.0 s: 0 election(s) during, 1 after the heal "
+                          "(term 7)"]
 
 
 def test_rejoin_with_pre_vote_has_no_election_after_the_heal():
