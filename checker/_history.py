@@ -82,12 +82,9 @@ def read_history(path) -> History:
 
     Streams the file: only the events of ops still open are held, not every line."""
     warnings: list = []
-    try:
-        with open(path, "rb") as f:
-            history = parse_events(iter_events(_bounded_lines(f, path), str(path), warnings),
-                                   source=str(path))
-    except OSError as exc:
-        raise BadHistory(f"{path}: cannot read history: {exc.strerror or exc}") from None
+    with _open(path) as f:
+        history = parse_events(iter_events(_bounded_lines(f, path), str(path), warnings),
+                               source=str(path))
     history.warnings[:0] = warnings
     return history
 
@@ -96,11 +93,16 @@ def read_events(path) -> tuple[list, list]:
     """([(line, event dict)], warnings) of a JSON Lines file, every line checked as the
     module docstring says (BadHistory naming file:line); no pairing."""
     warnings: list = []
+    with _open(path) as f:
+        return list(iter_events(_bounded_lines(f, path), str(path), warnings)), warnings
+
+
+def _open(path):
     try:
-        with open(path, "rb") as f:
-            return list(iter_events(_bounded_lines(f, path), str(path), warnings)), warnings
-    except OSError as exc:
-        raise BadHistory(f"{path}: cannot read history: {exc.strerror or exc}") from None
+        return open(path, "rb")
+    except (OSError, ValueError) as exc:   # ValueError: a NUL in the path
+        raise BadHistory(f"{path}: cannot read history: "
+                         f"{getattr(exc, 'strerror', None) or exc}") from None
 
 
 MAX_LINE_BYTES = 64 << 20   # one event; far beyond any real one, and it bounds memory on /dev/zero
@@ -109,7 +111,13 @@ MAX_LINE_BYTES = 64 << 20   # one event; far beyond any real one, and it bounds 
 def _bounded_lines(f, source):
     """The lines of binary file `f`; BadHistory naming the line for one over MAX_LINE_BYTES."""
     n = 0
-    while raw := f.readline(MAX_LINE_BYTES + 1):
+    while True:
+        try:
+            raw = f.readline(MAX_LINE_BYTES + 1)
+        except OSError as exc:   # a directory, a device that fails
+            raise BadHistory(f"{source}:{n + 1}: cannot read history: {exc.strerror or exc}") from None
+        if not raw:
+            return
         n += 1
         if len(raw) > MAX_LINE_BYTES:
             raise BadHistory(f"{source}:{n}: line longer than {MAX_LINE_BYTES >> 20} MiB; "

@@ -196,3 +196,12 @@ def test_completions_are_validated_not_only_invokes(model, invoke, ok, message):
 def test_well_formed_completions_are_accepted(model, invoke, ok):
     f = "put" if model == "kv" else "txn"
     assert check_linearizable(_txn_history(invoke, ok, f), model)["valid"] is True
+
+
+@pytest.mark.parametrize("name,reason", [("nul\x00name", "embedded null byte"),
+                                         (".", "Is a directory"), ("missing", "No such file")])
+def test_an_unreadable_path_is_named(tmp_path, name, reason):
+    path = f"{tmp_path}/{name}"
+    with pytest.raises(BadHistory, match=f"cannot read history: {reason}") as err:
+        read_history(path)
+    assert str(err.value).startswith(path)
