@@ -232,3 +232,22 @@ def test_a_sound_run_directory_is_checked(tmp_path, capsys, events, linearizable
     results = json.loads((d / "results.json").read_text())
     assert results["checks"]["linearizable"]["valid"] is linearizable
     assert code == {True: 0, False: 1, "unknown": 2}[results["valid"]]
+
+
+def test_the_address_space_bound_stops_a_memory_hog_and_is_lifted_after(tmp_path, capsys,
+                                                                        monkeypatch):
+    """A planted checker that allocates 8 GiB: --max-memory 256M turns it into unknown
+    (exit 2) instead of exhausting the machine, and the process limit is restored."""
+    import resource
+
+    from harness import _cmd_check
+    hog = []
+    monkeypatch.setattr(_cmd_check, "check_linearizable",
+                        lambda *a, **k: hog.append(bytearray(8 << 30)))
+    before = resource.getrlimit(resource.RLIMIT_AS)
+    code = main(["check", str(write(tmp_path, *VALID)), "--max-memory", "256M"])
+    out, err = capsys.readouterr()
+    assert code == 2, err
+    assert out.startswith("UNKNOWN: model cas-register, 2 ops, 1 keys")
+    assert "reason: memory limit (--max-memory 256M)" in out
+    assert hog == [] and resource.getrlimit(resource.RLIMIT_AS) == before
