@@ -44,14 +44,16 @@ def _png(fig) -> str:
 
 
 def _shade(ax, windows, label=True) -> None:
-    """Fault windows as translucent full-height spans, each labelled at the top."""
+    """Fault windows as translucent full-height spans, each labelled at the top (labels of
+    successive windows staggered downwards so overlapping windows stay readable)."""
     many = len(windows) > 12
-    for w in windows:
+    for i, w in enumerate(windows):
         ax.axvspan(w.start_s, max(w.end_s, w.start_s + 1e-3), color=SHADE, alpha=0.13, lw=0)
         if label:
             text = w.label.split()[0] if many else w.label
-            ax.text(w.start_s, 0.99, " " + text, transform=ax.get_xaxis_transform(),
-                    va="top", ha="left", fontsize=7, color="#333333", clip_on=True)
+            ax.text(w.start_s, 0.99 - 0.07 * (i % 3), " " + text, fontsize=7, va="top",
+                    ha="left", transform=ax.get_xaxis_transform(), color="#333333",
+                    clip_on=True)
 
 
 def _stride(idx: np.ndarray, cap: int) -> np.ndarray:
@@ -87,7 +89,7 @@ def latency_scatter(d: OpDigest, windows) -> tuple[str, int]:
             ax.scatter(t[sel], lat[sel], s=4, marker=MARKERS[fi % len(MARKERS)],
                        color=COLORS[name], alpha=0.6, lw=0, label=f"{fname} {name}")
     _log_y(ax)
-    _axes(ax, "latency (ms)", d.end_s)
+    _axes(ax, "latency (ms)", d.end_s, d.start_s)
     _shade(ax, windows)
     if drawn:
         _legend(ax, markerscale=3)
@@ -100,23 +102,28 @@ def _legend(ax, **kw) -> None:
 
 
 def _log_y(ax) -> None:
-    """Log latency axis with plain tick labels (0.5, 2, 100 rather than 10^2)."""
+    """Log latency axis with plain tick labels (0.5, 2, 100 rather than 10^2); within less
+    than a decade the minor ticks are labelled too (else there would be no label)."""
     ax.set_yscale("log")
     plain = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}")
     ax.yaxis.set_major_formatter(plain)
-    ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    lo, hi = ax.get_ylim()
+    ax.yaxis.set_minor_formatter(plain if hi / max(lo, 1e-9) < 10 else
+                                 matplotlib.ticker.NullFormatter())
 
 
-def _axes(ax, ylabel: str, end_s: float) -> None:
-    ax.set_xlabel("time (s)")
+def _axes(ax, ylabel: str, end_s: float, start_s: float | None = 0.0) -> None:
+    """Time axis from the run's first event (provisioning before it is left out)."""
+    start = max((start_s or 0.0) - 0.5, 0.0)
+    ax.set_xlabel("time since the run started (s)")
     ax.set_ylabel(ylabel)
-    ax.set_xlim(0, max(end_s, 1.0))
+    ax.set_xlim(start, max(end_s, start + 1.0))
     ax.grid(True, alpha=0.3)
 
 
-def bucket_width(end_s: float) -> float:
-    """The smallest of BUCKETS giving at most about 100 buckets over the run."""
-    return next((b for b in BUCKETS if end_s / b <= 100), BUCKETS[-1])
+def bucket_width(span_s: float) -> float:
+    """The smallest of BUCKETS giving at most about 100 buckets over `span_s`."""
+    return next((b for b in BUCKETS if span_s / b <= 100), BUCKETS[-1])
 
 
 def _buckets(times: np.ndarray, width: float) -> np.ndarray:
@@ -126,7 +133,7 @@ def _buckets(times: np.ndarray, width: float) -> np.ndarray:
 def latency_quantiles(d: OpDigest, windows) -> str:
     """p50 / p95 / p99 / max latency of ok ops per time bucket (by completion time)."""
     fig, ax = plt.subplots(figsize=(WIDTH, HEIGHT))
-    width = bucket_width(d.end_s)
+    width = bucket_width(d.end_s - (d.start_s or 0.0))
     ok = np.frombuffer(d.outcome, dtype=np.int8) == 0
     lat = np.frombuffer(d.latency_ms, dtype=np.float32)[ok]
     b = _buckets(np.frombuffer(d.complete_s, dtype=np.float64)[ok], width)
@@ -142,7 +149,7 @@ def latency_quantiles(d: OpDigest, windows) -> str:
                     label="max" if q == 100 else f"p{q}")
         _log_y(ax)
         _legend(ax)
-    _axes(ax, f"ok latency (ms), {width:g} s buckets", d.end_s)
+    _axes(ax, f"ok latency (ms), {width:g} s buckets", d.end_s, d.start_s)
     _shade(ax, windows)
     return _png(fig)
 
@@ -150,7 +157,7 @@ def latency_quantiles(d: OpDigest, windows) -> str:
 def throughput(d: OpDigest, windows) -> str:
     """Completed ops per second per time bucket, one line per outcome."""
     fig, ax = plt.subplots(figsize=(WIDTH, HEIGHT))
-    width = bucket_width(d.end_s)
+    width = bucket_width(d.end_s - (d.start_s or 0.0))
     n = int(max(d.end_s, 0) // width) + 1
     b = np.clip(_buckets(np.frombuffer(d.complete_s, dtype=np.float64), width), 0, n - 1)
     outcome = np.frombuffer(d.outcome, dtype=np.int8)
@@ -161,13 +168,13 @@ def throughput(d: OpDigest, windows) -> str:
             ax.plot(x, counts / width, color=COLORS[name], marker=".", ms=3, label=name)
     if len(outcome):
         _legend(ax)
-    _axes(ax, f"ops/s, {width:g} s buckets", d.end_s)
+    _axes(ax, f"ops/s, {width:g} s buckets", d.end_s, d.start_s)
     ax.set_ylim(bottom=0)
     _shade(ax, windows)
     return _png(fig)
 
 
-def roles_and_terms(s: StateDigest, windows, end_s: float) -> str:
+def roles_and_terms(s: StateDigest, windows, end_s: float, start_s: float | None = 0.0) -> str:
     """Top: each node's role over time (a bar per node); bottom: each node's term."""
     nodes = sorted(s.roles, key=str)
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(WIDTH, 1.2 + 0.45 * len(nodes) + 2.2),
@@ -189,7 +196,7 @@ def roles_and_terms(s: StateDigest, windows, end_s: float) -> str:
             xs = [t for t, _ in steps] + [end_s]
             ys = [term for _, term in steps] + [steps[-1][1]]
             bottom.step(xs, ys, where="post", label=node)
-    _axes(bottom, "term", end_s)
+    _axes(bottom, "term", end_s, start_s)
     bottom.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     if any(s.terms.values()):
         _legend(bottom)

@@ -60,6 +60,10 @@ def render_run_html(run_dir: Path, results: dict | None = None) -> str:
     end_s = max(ops.end_s, max((seg[1] for segs in states.roles.values() for seg in segs),
                                default=0.0))
     ops.end_s = end_s
+    firsts = [segs[0][0] for segs in states.roles.values() if segs]
+    if ops.start_s is not None:
+        firsts.append(ops.start_s)
+    ops.start_s = min(firsts) if firsts else 0.0
     windows = fault_windows(ops.nemesis, end_s)
     body = _header(run_dir, meta, results, len(ops))
     body += _results_part(results, checks, windows, ops)
@@ -125,7 +129,7 @@ def _plots_part(ops, states, windows, end_s) -> list[str]:
              "Latency quantiles of ok ops over time."),
             (_plots.throughput(ops, windows), "throughput", "Completed ops per second by "
              "outcome."),
-            (_plots.roles_and_terms(states, windows, end_s), "node roles and terms",
+            (_plots.roles_and_terms(states, windows, end_s, ops.start_s), "node roles and terms",
              "Each node's role (top) and term (bottom) from the state samples.")]
     for png, alt, caption in figs:
         out.append(f"<figure>{img(png, f'{alt}; fault windows: {labels}')}<figcaption>"

@@ -41,6 +41,7 @@ class OpDigest:
     f: array = field(default_factory=lambda: array("B"))
     f_names: list = field(default_factory=list)
     nemesis: list = field(default_factory=list)
+    start_s: float | None = None
     end_s: float = 0.0
     bad_lines: int = 0
     pending: int = 0
@@ -82,7 +83,9 @@ def scan_history(path: Path) -> OpDigest:
         if e is None or not isinstance(e.get("time"), (int, float)):
             digest.bad_lines += 1
             continue
-        digest.end_s = max(digest.end_s, e["time"] / NS)
+        t = e["time"] / NS
+        digest.end_s = max(digest.end_s, t)
+        digest.start_s = t if digest.start_s is None else min(digest.start_s, t)
         proc = e.get("process")
         if proc == NEMESIS:
             digest.nemesis.append(e)

@@ -141,5 +141,5 @@ def _op_box(op: dict, y, hi: float, key) -> str:
 
 def _fault_box(w, y, hi: float) -> str:
     top = y(w.start_s)
-    return _box(top, max(y(min(w.end_s, hi)) - top, ROW_PX), "#cfcfcf", f"{w.label} {w.start_s:.3f}-"
-                f"{w.end_s:.3f} s", w.label)
+    tip = f"{w.label} {w.start_s:.3f}-{w.end_s:.3f} s"
+    return _box(top, max(y(min(w.end_s, hi)) - top, ROW_PX), "#cfcfcf", tip, w.label)
