@@ -133,10 +133,10 @@ def iter_events(lines, source, warnings: list):
         if not raw.strip():
             continue
         if raw.endswith(b"\n"):
-            yield n, decode_line(raw[:-1], f"{source}:{n}")
+            yield n, decode_line(raw[:-1], source, n)
             continue
         try:
-            value = decode_line(raw, f"{source}:{n}", last=True)
+            value = decode_line(raw, source, n, last=True)
         except _Torn as exc:
             warnings.append(f"{source}:{n}: skipped truncated last line ({exc})")
             return
@@ -145,7 +145,7 @@ def iter_events(lines, source, warnings: list):
 
 def parse_lines(lines, source="<memory>") -> History:
     """Parse complete JSON Lines (a list of str, none torn) into a History."""
-    events = [(n, decode_line(line.encode("utf-8", "surrogatepass"), f"{source}:{n}"))
+    events = [(n, decode_line(line.encode("utf-8", "surrogatepass"), source, n))
               for n, line in enumerate(lines, 1) if line.strip()]
     return parse_events(events, source=source)
 
@@ -169,10 +169,23 @@ def _finite_float(text):
 
 
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
+_SCAN = _DECODER.scan_once
 
 
-def decode_line(raw: bytes, where: str, last=False):
-    """One line's JSON value; BadHistory naming `where`, or _Torn for a torn `last` line."""
+def decode_line(raw: bytes, source: str, lineno: int, last=False):
+    """One line's JSON value; BadHistory naming source:lineno, or _Torn for a torn `last` line."""
+    try:
+        text = raw.decode("utf-8")
+        value, end = _SCAN(text, 0)   # the whole decoder's work without its two regex calls
+        if end == len(text) and (text.count("[") + text.count("{") <= MAX_DEPTH
+                                 or _depth(value) <= MAX_DEPTH):
+            return value
+    except Exception:
+        pass   # any problem: the full decoder below says which, or agrees
+    return _decode_slowly(raw, f"{source}:{lineno}", last)
+
+
+def _decode_slowly(raw: bytes, where: str, last: bool):
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -235,15 +248,14 @@ def parse_events(events, source="<memory>") -> History:
     ops: list = []
     count = 0
     for lineno, event in events:
-        where = f"{source}:{lineno}"
-        _validate_event(event, where)
+        _validate_event(event, source, lineno)
         count += 1
         if event["process"] == NEMESIS:
             continue
         if event["type"] == "invoke":
-            _add_invoke(pending, event, lineno, where)
+            _add_invoke(pending, event, lineno, source)
         else:
-            ops.append(_complete(pending, event, lineno, where))
+            ops.append(_complete(pending, event, lineno, source))
     for invoke_line, invoke in pending.values():
         ops.append(_make_op(invoke, invoke_line, invoke, "info", None))
     if not ops:
@@ -254,7 +266,18 @@ def parse_events(events, source="<memory>") -> History:
     return History(ops=ops, source=source, events=count)
 
 
-def _validate_event(event, where):
+def _validate_event(event, source, lineno):
+    """The rules of the module docstring for one event; BadHistory naming source:lineno."""
+    if type(event) is dict:   # the common case, in few operations
+        process, key = event.get("process"), event.get("key")
+        if (event.get("type") in TYPES and type(event.get("time")) is int
+                and type(event.get("f")) is str and type(process) in (int, str)
+                and type(key) not in (dict, list)):
+            return
+    _explain_event(event, f"{source}:{lineno}")
+
+
+def _explain_event(event, where):
     if not isinstance(event, dict):
         raise BadHistory(f"{where}: expected a JSON object, got {type(event).__name__}")
     for name in ("process", "type", "f", "time"):
@@ -274,17 +297,19 @@ def _validate_event(event, where):
         raise BadHistory(f"{where}: key {event['key']!r} is not a string, number or null")
 
 
-def _add_invoke(pending, event, lineno, where):
+def _add_invoke(pending, event, lineno, source):
     process = event["process"]
     if process in pending:
+        where = f"{source}:{lineno}"
         first = pending[process][0]
         raise BadHistory(f"{where}: process {process!r} invokes again while its invoke at "
                          f"line {first} has not completed")
     pending[process] = (lineno, event)
 
 
-def _complete(pending, event, lineno, where):
+def _complete(pending, event, lineno, source):
     process = event["process"]
+    where = f"{source}:{lineno}"   # cheap next to the Op built below
     if process not in pending:
         raise BadHistory(f"{where}: {event['type']} completion from process {process!r} "
                          f"with no outstanding invoke")
