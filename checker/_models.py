@@ -55,9 +55,19 @@ class CasRegister:
                 raise BadHistory(f"{_where(op)}: cas value must be [expected, new], got {value!r}")
 
     def bind(self, ops, initial_value=None, null_read="absent", free_initial=False):
-        """(initial state, [transition or None per op])."""
+        """(initial state, [transition or None per op]). An info write or cas whose value no
+        op reads is left out (None): it may never have happened, and if it did, the next
+        op that changes nothing about that is a write, so dropping it keeps every
+        linearization valid."""
         init = ANY if free_initial else freeze(initial_value)
-        return init, [self._compile(op, null_read) for op in ops]
+        read = set()
+        for op in ops:
+            if op.f == "cas":
+                read.add(freeze(op.value[0]))
+            elif op.f == "read" and op.type == "ok":
+                read.add(freeze(op.value))
+        return init, [None if _unobserved_register(op, read) else self._compile(op, null_read)
+                      for op in ops]
 
     def _compile(self, op, null_read):
         value = freeze(op.value)
@@ -102,11 +112,17 @@ class KV:
             raise BadHistory(f"{_where(op)}: get must return a string or null, got {op.value!r}")
 
     def bind(self, ops, initial_value=None, null_read="absent", free_initial=False):
+        """(initial state, [transition or None per op]). An info put or append whose value
+        is in no get's value is left out: had it taken effect, every get until the next
+        put would contain it, so it was not observed and may never have happened."""
         if free_initial:
             init = (ANY, "")
         else:
             init = "" if initial_value is None else initial_value
-        return init, [self._compile(op, null_read) for op in ops]
+        seen = "\0".join(op.value for op in ops if op.f == "get" and op.type == "ok"
+                          and op.value is not None)
+        return init, [None if _unobserved_kv(op, seen) else self._compile(op, null_read)
+                      for op in ops]
 
     @staticmethod
     def _compile(op, null_read):
@@ -136,6 +152,18 @@ class KV:
     @staticmethod
     def initial_state(initial_value):
         return "" if initial_value is None else initial_value
+
+
+def _unobserved_register(op, read) -> bool:
+    if op.type != "info" or op.f == "read":
+        return False
+    value = freeze(op.value)
+    return (value if op.f == "write" else value[1]) not in read
+
+
+def _unobserved_kv(op, seen) -> bool:
+    value = op.invoke_value
+    return op.type == "info" and op.f != "get" and "\0" not in value and value not in seen
 
 
 def _kv_suffix_match(state, value):

@@ -159,3 +159,26 @@ def test_parallel_workers_agree_with_one_process(monkeypatch):
     assert pooled and pooled[0] >= 2, "the keys must have gone through the process pool"
     assert one["valid"] is False and two["valid"] is False
     assert two["invalid_keys"] and set(two["invalid_keys"]) <= {0, 1, 2}
+
+
+@pytest.mark.parametrize("gets,expected", [(("a", "a"), True), (("ab", "a"), False),
+                                           (("ab", "ab"), True)])
+def test_kv_info_append_observed_or_not(gets, expected):
+    """An info append nobody saw is left out of the search (it may never have happened);
+    one a get saw took effect, so a later get without it is a violation."""
+    rows = [(1, "invoke", "append", "a", "k"), (1, "ok", "append", "a", "k"),
+            (3, "invoke", "append", "b", "k"), (3, "info", "append", "b", "k")]
+    for got in gets:
+        rows += [(2, "invoke", "get", None, "k"), (2, "ok", "get", got, "k")]
+    assert verdict(history(*rows), "kv") is expected
+
+
+@pytest.mark.parametrize("final,expected", [("x", True), ("y", False)])
+def test_many_unobserved_info_ops_do_not_blow_up_the_search(final, expected):
+    """40 concurrent info appends nobody saw: 2^40 subsets for a search that kept them."""
+    rows = [(p, "invoke", "append", f"<{p}>", "k") for p in range(40)]
+    rows += [(p, "info", "append", f"<{p}>", "k") for p in range(40)]
+    rows += [(99, "invoke", "put", "x", "k"), (99, "ok", "put", "x", "k"),
+             (98, "invoke", "get", None, "k"), (98, "ok", "get", final, "k")]
+    result = check_linearizable(history(*rows), "kv", time_limit=10)
+    assert result["valid"] is expected
