@@ -14,11 +14,18 @@ judges whether the cluster recovered).
 from __future__ import annotations
 
 from checker._api import Checker, RunContext
+from checker._history import parse_events
+from checker.runlog import client_events
 
 NS = 1e9
 
 
 def check(history: list, ctx: RunContext) -> dict:
+    # A history whose client events contradict each other is judged by no checker:
+    # BadHistory here makes check_safe answer "unknown", as every checker does.
+    events = client_events(history)
+    if events:
+        parse_events(events, source="history")
     down = [e.get("value") for e in history
             if isinstance(e, dict) and e.get("process") == "nemesis" and e.get("f") == "revive"
             and isinstance(e.get("value"), dict) and e["value"].get("ok") is False]

@@ -26,12 +26,14 @@ import yaml
 import nemesis
 from harness.errors import BadInput
 from nemesis import BadSchedule
-from checker import CHECKERS, SLA_METRICS
+import checker
+from checker import SLA_METRICS
 
 CASES_DIR = Path(__file__).parent / "cases"
 FIELDS = {"id", "title", "proves", "nodes", "node_counts", "time_limit", "recovery",
-          "workloads", "nemesis", "checkers", "sla", "required_slas", "db"}
-WORKLOAD_FIELDS = {"name", "keys", "concurrency", "rate"}
+          "workloads", "nemesis", "checkers", "sla", "required_slas", "db", "priority"}
+WORKLOAD_FIELDS = {"name", "keys", "concurrency", "rate", "options"}
+PRIORITIES = ("P0", "P1", "P2")
 DB_FIELDS = {"election_timeout_ms", "heartbeat_ms"}
 ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MAX_FILE_BYTES = 1 << 20          # a case file is a page of YAML, not a megabyte
@@ -224,6 +226,9 @@ def parse_case(raw, src: str) -> Case:
         sla=_sla(src, raw.get("sla", {})),
         required_slas=_required(src, raw.get("required_slas", [])),
         db=_db(src, raw.get("db", {})), raw=raw)
+    if raw.get("priority", "P2") not in PRIORITIES:
+        _fail(src, "priority", f"must be one of {', '.join(PRIORITIES)}, got "
+              f"{_shown(raw.get('priority'))}")
     if case.nodes not in node_counts:
         _fail(src, "nodes", f"{case.nodes} is not one of node_counts "
               f"({', '.join(map(str, node_counts))})")
@@ -270,8 +275,22 @@ def _workloads(src, items) -> list[dict]:
             if k in w:
                 _num(src, w, k, minimum=lo, integer=(k != "rate"), maximum=LIMITS[k],
                      where=f"{where}.{k}")
+        _workload_options(src, where, WORKLOADS[name], w.get("options", {}))
         out.append(dict(w))
     return out
+
+
+def _workload_options(src, where, cls, options) -> None:
+    """A workload's `options:` are its constructor's keywords; it validates them itself."""
+    if not isinstance(options, dict) or not all(isinstance(k, str) for k in options):
+        _fail(src, f"{where}.options", f"must be a mapping of option: value, got "
+              f"{_shown(options)}")
+    try:
+        cls(**options)
+    except TypeError as exc:
+        _fail(src, f"{where}.options", f"{exc}".replace("__init__()", cls.__name__))
+    except ValueError as exc:
+        _fail(src, f"{where}.options", str(exc))
 
 
 def _nemesis(src, section, node_counts: list[int], time_limit: float) -> dict:
@@ -290,12 +309,13 @@ def _nemesis(src, section, node_counts: list[int], time_limit: float) -> dict:
 
 
 def _checkers(src, items) -> list[str]:
+    known = checker.CHECKERS     # looked up now: the registry, not a copy taken at import
     if not isinstance(items, list) or not items:
         _fail(src, "checkers", "must be a non-empty list")
     for i, c in enumerate(items):
-        if not isinstance(c, str) or c not in CHECKERS:
+        if not isinstance(c, str) or c not in known:
             _fail(src, f"checkers[{i}]", f"unknown checker {_shown(c)}"
-                  f"{_suggest(c, CHECKERS)}; expected one of {', '.join(CHECKERS)}")
+                  f"{_suggest(c, known)}; expected one of {', '.join(known)}")
     return list(items)
 
 
