@@ -31,7 +31,7 @@ _LAZY = {
                      "read_node_events"), "checker.runlog"),
 }
 _CHECKER_MODULES = ("linearizable", "rpo", "splitbrain", "sla", "perf", "availability",
-                    "elections", "revival")
+                    "elections", "revival", "backup_chain", "restore", "backup_impact")
 
 
 def __getattr__(name):
@@ -40,8 +40,10 @@ def __getattr__(name):
     elif name == "CHECKERS":
         value = {c.name: c for c in (importlib.import_module(f"checker.{m}").CHECKER
                                      for m in _CHECKER_MODULES)}
-    elif name == "SLA_METRICS":
-        value = importlib.import_module("checker.sla").METRICS
+    elif name == "SLA_METRICS":     # the sla checker's, then any a checker module adds
+        value = importlib.import_module("checker.sla").METRICS + tuple(
+            m for mod in _CHECKER_MODULES
+            for m in getattr(importlib.import_module(f"checker.{mod}"), "SLA_METRICS", ()))
     elif name in _CHECKER_MODULES:
         value = importlib.import_module(f"checker.{name}")
     else:

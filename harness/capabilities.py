@@ -26,7 +26,8 @@ def needs(case, schedule) -> list[tuple[str, str]]:
             out.append((f"fault {step.fault!r}", cap))
     for spec in case.workloads:
         cls = WORKLOADS[spec["name"]]
-        out.append((f"workload {spec['name']!r}", f"client:{cls.kind}"))
+        if cls.kind:     # None: the workload drives the adapter, no data-model client
+            out.append((f"workload {spec['name']!r}", f"client:{cls.kind}"))
         out += [(f"workload {spec['name']!r}", cap) for cap in getattr(cls, "needs", ())]
     return out
 

@@ -241,6 +241,8 @@ async def _provision_and_test(run: Run) -> None:
         run.write_meta(run_id=run.cluster.run_id, backend=run.cluster.backend,
                        hosts={h.name: h.address for h in run.cluster.hosts})
         run.remotes = await connect_all(run.cluster.hosts)
+        if hasattr(db, "attach"):          # adapters acting on node disks (backups)
+            db.attach(run.remotes)
         run.progress.say("installing and starting the database")
         leader = await cluster_state.start_db(db, run.remotes)
         run.progress.say(f"leader elected: {leader}")
@@ -278,7 +280,8 @@ async def _test(run: Run, db) -> None:
             run.progress.phase = "final reads"
             for load, record in loads:
                 await guarded(run, f"{load.name} final reads", load.final_reads(
-                    run.nodes, db.connect(load.kind), record, run.clock))
+                    run.nodes, db.connect(load.kind) if load.kind else None, record,
+                    run.clock))
             run.write_meta(final_reads_done_ns=run.clock())
             await run.revival.drain()
         finally:
@@ -293,6 +296,7 @@ def _workloads(run: Run) -> list:
     specs, out = run.case.workloads, []
     for i, spec in enumerate(specs):
         options = {k: v for k, v in spec.items() if k in ("keys",)}
+        options.update(spec.get("options") or {})
         load = make_workload(spec["name"], **options)
 
         def record(event, _i=i, _name=spec["name"], _n=len(specs)):
@@ -312,6 +316,11 @@ async def _drive(run: Run, nem, sampler, loads) -> None:
             share = (max(1, total_c // len(loads)) if total_c
                      else spec.get("concurrency", DEFAULT_CONCURRENCY))
             rate = (opts.rate / len(loads) if opts.rate else spec.get("rate", 0))
+            if hasattr(load, "drive"):     # a workload that drives the adapter (backups)
+                tg.create_task(guarded(run, f"{load.name} workload", load.drive(
+                    run.db, run.nodes, record, run.clock, run.duration, opts.seed * 1000 + i,
+                    run.db.connect)))
+                continue
             tg.create_task(guarded(run, f"{load.name} workload", run_workload(
                 load, run.nodes, run.db.connect(load.kind), share, rate, run.duration, record,
                 run.clock, seed=opts.seed * 1000 + i)))

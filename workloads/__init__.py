@@ -10,12 +10,14 @@ workload: one file and one line in `WORKLOADS` (docs/extending.md).
 from workloads._base import Workload
 from workloads._client import Client, Connect, Outcome
 from workloads._driver import run_workload
+from workloads.backup import BackupWorkload
 from workloads.register import RegisterWorkload
 from workloads.sets import SetWorkload, parse_set
 
 WORKLOADS = {
     "register": RegisterWorkload,
     "set": SetWorkload,
+    "backup": BackupWorkload,
 }
 
 
@@ -27,5 +29,5 @@ def make_workload(name: str, **options) -> Workload:
     return WORKLOADS[name](**options)
 
 
-__all__ = ["Client", "Connect", "Outcome", "RegisterWorkload", "SetWorkload", "WORKLOADS",
+__all__ = ["BackupWorkload", "Client", "Connect", "Outcome", "RegisterWorkload", "SetWorkload", "WORKLOADS",
            "Workload", "make_workload", "parse_set", "run_workload"]

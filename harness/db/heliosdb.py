@@ -20,6 +20,7 @@ from emulator import options as _emulator_options
 from remote import Host, Remote, RemoteCommandError
 from harness.db import _wire
 from harness.db._base import DB, Option
+from harness.db.heliosdb_backup import BackupOps
 from harness.db.heliosdb_client import HeliosClient
 from harness.errors import HarnessError
 
@@ -41,9 +42,10 @@ def emulator_tarball(src: Path = EMULATOR_SRC) -> bytes:
     return buf.getvalue()
 
 
-class HeliosDB(DB):
+class HeliosDB(BackupOps, DB):
     name = "heliosdb"
-    capabilities = frozenset({"kill", "pause", "clock", "disk", "local-reads"})
+    capabilities = frozenset({"kill", "pause", "clock", "disk", "local-reads", "backup",
+                              "incremental-backup", "pitr"})
     client_kinds = ("register", "set")
     options = {
         "election_timeout_ms": Option(int, "mean randomized election timeout", 10, 600_000),
