@@ -50,12 +50,16 @@ def _results(stdout: str) -> dict | None:
 
 
 def _violation(results: dict) -> str | None:
-    """The first violation line: a checker's first error (SLA failures included)."""
-    for name, res in (results.get("checks") or {}).items():
-        if isinstance(res, dict) and res.get("valid") is not True:
-            errs = res.get("errors") or ([res["error"]] if res.get("error") else [])
-            if errs:
-                return f"{name}: {errs[0]}"
+    """The first violation line: a failing checker's first error (SLA failures included);
+    else why a checker could not decide (its error, or its summary)."""
+    checks = [(n, r) for n, r in (results.get("checks") or {}).items() if isinstance(r, dict)]
+    for wanted in (False, "unknown"):
+        for name, res in checks:
+            if res.get("valid") is wanted or (wanted == "unknown" and res.get("valid")
+                                               not in (True, False)):
+                why = (res.get("errors") or [None])[0] or res.get("error") or res.get("summary")
+                word = "" if wanted is False else "unknown: "
+                return f"{name}: {word}{why or 'no detail'}"
     return None
 
 

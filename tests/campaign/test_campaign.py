@@ -282,3 +282,16 @@ def test_cli_baseline_flags_a_regression_unless_accepted(small, tmp_path):
     ok = merge("--accept-regression", "TC-AF-001:leader_election_s")
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "accepted regression TC-AF-001" in ok.stdout
+
+
+def test_violation_line_prefers_a_failure_then_says_why_unknown():
+    from harness.campaign_run import _violation
+    checks = {"linearizable": {"valid": True, "errors": []},
+              "sla": {"valid": "unknown", "errors": [], "summary": "7 not judged"},
+              "rpo": {"valid": False, "errors": ["n1: 2 acknowledged add(s) lost"]}}
+    assert _violation({"checks": checks}) == "rpo: n1: 2 acknowledged add(s) lost"
+    del checks["rpo"]
+    assert _violation({"checks": checks}) == "sla: unknown: 7 not judged"
+    checks["sla"] = {"valid": "unknown", "error": "TypeError: boom"}
+    assert _violation({"checks": checks}) == "sla: unknown: TypeError: boom"
+    assert _violation({"checks": {"perf": {"valid": True}}}) is None
