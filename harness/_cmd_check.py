@@ -152,9 +152,10 @@ def _check_run_dir(args) -> int:
 
     from harness import analysis, report
     run_dir = Path(args.path)
-    for warning in _validate_run_history(run_dir / "history.jsonl"):
-        print(f"harness: warning: {warning}", file=sys.stderr)
+    warnings = _validate_run_history(run_dir / "history.jsonl")
     results = analysis.analyze(run_dir)
+    for warning in warnings:   # after analysis: a 254 there stays the only line
+        print(f"harness: warning: {warning}", file=sys.stderr)
     tmp = run_dir / "results.json.tmp"
     tmp.write_text(json.dumps(results, indent=2, default=str) + "\n")
     tmp.replace(run_dir / "results.json")

@@ -251,3 +251,18 @@ def test_the_address_space_bound_stops_a_memory_hog_and_is_lifted_after(tmp_path
     assert out.startswith("UNKNOWN: model cas-register, 2 ops, 1 keys")
     assert "reason: memory limit (--max-memory 256M)" in out
     assert hog == [] and resource.getrlimit(resource.RLIMIT_AS) == before
+
+
+def test_a_run_directory_with_a_torn_last_line_warns_once_after_its_verdict(tmp_path, capsys):
+    d = run_dir(tmp_path, VALID)
+    with open(d / "history.jsonl", "a") as f:
+        f.write('{"process": 5, "ty')
+    code = main(["check", str(d)])
+    err = capsys.readouterr().err
+    assert code != 254
+    assert err.splitlines() == [f"harness: warning: {d / 'history.jsonl'}:5: skipped truncated "
+                                f"last line (Unterminated string starting at)"]
+    (d / "case.yaml").write_text("id: [unclosed\n")
+    assert main(["check", str(d)]) == 254
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "case.yaml" in err, err
