@@ -1,5 +1,6 @@
-"""Fuzz `harness check` with a seeded generator: thousands of malformed histories and
-argument lists, in process through harness.cli.main, plus a handful in real processes.
+"""Fuzz `harness check` with a seeded generator: thousands of malformed histories (as
+files and inside stored run directories) and argument lists, in process through
+harness.cli.main, plus a handful in real processes.
 
 For every input: no exit 255, no traceback, no check running past its time limit,
 exactly one line on stderr (and nothing on stdout) for every 254, --json output that
@@ -384,3 +385,26 @@ def test_real_processes(tmp_path, raw, code):
         assert len(done.stderr.splitlines()) == 1 and done.stdout == ""
     else:
         json.loads(done.stdout, parse_constant=no_constants)
+
+
+def test_fuzz_run_directories(tmp_path):
+    """The same malformations inside a stored run directory (`harness check RUN_DIR`):
+    a defect is 254 in one line as in a file, never 255 or a verdict of valid."""
+    rng = random.Random(SEED + 3)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "case.yaml").write_text((REPO / "harness" / "cases" / "tc-af-002.yaml").read_text())
+    (run / "run.json").write_text(json.dumps({"wall_start": 0, "nodes": ["n1", "n2", "n3"],
+                                              "seed": 1}))
+    codes = {}
+    for case in range(300):
+        events = register_history(rng)
+        for event in events:
+            event["workload"] = rng.choice(("register", "register", "set"))
+        raw, contradiction = mutate(rng, events)
+        (run / "history.jsonl").write_bytes(raw)
+        argv = ["check", str(run)] + (["--json"] if rng.random() < 0.3 else [])
+        code, out, err, elapsed = run_check(argv)
+        assert_sound(case, argv, code, out, err, elapsed, contradiction)
+        codes[code] = codes.get(code, 0) + 1
+    assert codes.get(254, 0) > 100, codes
