@@ -40,7 +40,7 @@ def check(history: list, ctx: RunContext) -> dict:
     backups = [o for o in ops if o.f == "backup"]
     taken = {o.value["backup"]: o for o in backups if o.type == "ok"
              and isinstance(o.value, dict) and o.value.get("backup")}
-    verified, errors, unknown = {}, [], []
+    verified, errors, unknown, undecided = {}, [], [], set()
     for o in ops:
         if o.f != "verify":
             continue
@@ -48,10 +48,12 @@ def check(history: list, ctx: RunContext) -> dict:
         if o.type == "ok" and isinstance(o.value, dict):
             verified[bid] = o.value
         else:
+            undecided.add(bid)
             unknown.append(f"verification of backup {bid} did not complete: {o.extra.get('error')}")
     for bid, o in taken.items():
-        errors += backup_errors(bid, o.value, verified.get(bid))
-    errors += chain_errors(verified)
+        if bid not in undecided:
+            errors += backup_errors(bid, o.value, verified.get(bid))
+    errors += chain_errors(verified, undecided)
     chains = chain_lengths(verified)
     longest = max(chains.values(), default=0)
     figures = throughput(backups, verified, ops)
@@ -112,8 +114,9 @@ def _records_errors(bid, m, rec) -> list[str]:
     return []
 
 
-def chain_errors(verified: dict) -> list[str]:
-    """Parent links and LSN contiguity, from the manifests the harness read."""
+def chain_errors(verified: dict, undecided=frozenset()) -> list[str]:
+    """Parent links and LSN contiguity, from the manifests the harness read (a parent whose
+    verification did not complete is not judged: the result is unknown, not a finding)."""
     out = []
     for bid, v in sorted(verified.items(), key=lambda kv: str(kv[0])):
         m = v.get("manifest") or {}
@@ -127,6 +130,8 @@ def chain_errors(verified: dict) -> list[str]:
                 out.append(f"backup {bid}: a full backup must start at LSN 1, starts at {start}")
             continue
         parent = (verified.get(m.get("parent")) or {}).get("manifest")
+        if parent is None and m.get("parent") in undecided:
+            continue
         if parent is None:
             out.append(f"backup {bid}: parent {m.get('parent')!r} is missing or was not "
                        "verified")
