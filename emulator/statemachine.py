@@ -32,6 +32,28 @@ def dump_items(items: dict[str, bytes]) -> bytes:
     return b"{" + b",".join([items[k] for k in sorted(items)]) + b"}"
 
 
+def _parse_dump(raw: bytes) -> tuple[dict, dict[str, bytes]]:
+    """Parse a `dump()` taking each item's fragment as the bytes it occupies, instead of
+    re-encoding every value (a dump is ASCII: str and bytes offsets agree). Raises
+    ValueError if `raw` is not a compact dump."""
+    if not raw:
+        return {}, {}
+    text, decode = raw.decode("ascii"), json.JSONDecoder().raw_decode
+    data, items, pos, end = {}, {}, 1, len(text) - 1
+    if text[0] != "{" or text[end] != "}":
+        raise ValueError("not a JSON object")
+    while pos < end:
+        key, colon = decode(text, pos)
+        if text[colon] != ":":
+            raise ValueError("not compact")
+        data[key], stop = decode(text, colon + 1)
+        items[key] = raw[pos:stop]
+        if stop < end and text[stop] != ",":
+            raise ValueError("not compact")
+        pos = stop + 1
+    return data, items
+
+
 def dump_pieces(items: dict[str, bytes]):
     """`dump_items(items)` as a sequence of byte strings, to write without joining them."""
     yield b"{"
@@ -119,6 +141,11 @@ class KV:
         return dump_items(self.items)
 
     def load(self, data: bytes) -> None:
-        self.data = json.loads(data) if data else {}
-        self.items = {k: f"{json.dumps(k)}:{_encode(v)}".encode() for k, v in self.data.items()}
+        """Replace the contents with a `dump()` (snapshot, full backup)."""
+        try:
+            self.data, self.items = _parse_dump(data)
+        except (ValueError, IndexError):  # not our compact dump: parse and re-encode
+            self.data = json.loads(data) if data else {}
+            self.items = {k: f"{json.dumps(k)}:{_encode(v)}".encode()
+                          for k, v in self.data.items()}
         self._digest = None

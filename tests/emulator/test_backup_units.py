@@ -82,3 +82,10 @@ def test_archive_reach_stops_at_a_gap():
         [(1, 5), (6, 9)], [(12, 20)]]
     assert reach(3, runs)[0] == 9 and reach(9, runs) == (9, [])
     assert reach(11, runs)[0] == 20 and reach(10, runs) == (10, [])
+
+
+def test_load_of_a_non_compact_json_object_falls_back_to_parsing_and_re_encoding():
+    kv = KV()
+    kv.load(b'{"\\"b\\"": [1, 2], "\\"a\\"": {"y": 1, "x": 2}}')
+    assert kv.get("a") == {"y": 1, "x": 2} and kv.get("b") == [1, 2]
+    assert kv.dump() == b'{"\\"a\\"":{"x":2,"y":1},"\\"b\\"":[1,2]}'
