@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import sys
 from pathlib import Path
 
 from harness import report
-from harness.cases import check_node_count, load_case
-from harness.db import DATABASES, db_class
+from harness.cases import LIMITS, MAX_SECONDS, check_node_count, load_case
+from harness.db import DATABASES, db_class, parse_db_opts
 from harness.errors import BadInput
 
 
@@ -48,14 +49,21 @@ def _options(args):
         raise BadInput(f"--nodes: must be an odd number from 1 to 9, got {nodes}")
     check_node_count(case, nodes)
     db_class(args.db)   # an unknown database: one line naming the choices, before anything
-    for flag, value in (("--time-limit", args.time_limit), ("--concurrency", args.concurrency),
-                        ("--rate", args.rate)):
-        if value is not None and value < (0 if flag == "--rate" else 1):
-            raise BadInput(f"{flag}: must be {'>= 0' if flag == '--rate' else '>= 1'}, got {value}")
+    parse_db_opts(args.db, list(args.db_opt), case.db, source=f"case {case.source}: db")
+    for flag, value, lo, hi in (("--time-limit", args.time_limit, 1, MAX_SECONDS),
+                                ("--concurrency", args.concurrency, 1, LIMITS["concurrency"]),
+                                ("--rate", args.rate, 0, LIMITS["rate"])):
+        if value is not None and not (math.isfinite(value) and lo <= value <= hi):
+            raise BadInput(f"{flag}: must be a number from {lo:g} to {hi:g}, got {value}")
+    if args.seed is not None and not 0 <= args.seed < 2 ** 63:
+        raise BadInput(f"--seed: must be an integer from 0 to 2**63-1, got {args.seed}")
     if args.backend not in ("auto", "docker", "netns", "ssh"):
         raise BadInput(f"--backend {args.backend!r}: expected auto, docker, netns or ssh")
     if args.backend == "ssh" and not args.inventory:
         raise BadInput("--backend ssh needs --inventory FILE")
+    if args.inventory:   # a bad inventory is refused before anything is created
+        from harness.provision._inventory import load_inventory
+        load_inventory(args.inventory)
     _check_store(args.store)
     return RunOptions(case=case, nodes=nodes, backend=args.backend, inventory=args.inventory,
                       time_limit=args.time_limit, concurrency=args.concurrency, rate=args.rate,

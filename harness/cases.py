@@ -162,7 +162,10 @@ def _suggest(name, valid) -> str:
 
 
 def _fail(src: str, fld: str, msg: str):
-    raise BadInput(f"case {src}: field '{fld}': {msg}")
+    """BadInput naming the file and the field, on one line of bounded length (a message
+    may quote a value the file gave, or come from a workload's own validation)."""
+    msg = " ".join(str(msg).split())
+    raise BadInput(f"case {src}: field '{fld}': {msg if len(msg) <= 400 else msg[:397] + '...'}")
 
 
 def _unknown(src: str, where: str, key, allowed) -> None:

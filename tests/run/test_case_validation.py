@@ -195,3 +195,30 @@ def test_cli_refuses_hostile_case_files_in_one_line(name, tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0] and "Traceback" not in proc.stderr, lines
     assert not store.exists()
+
+
+# Each would-be run also names an unreadable inventory (checked last), so a regression in
+# the option checks ends in a one-line refusal too instead of provisioning a cluster.
+SAFE = ["--backend", "ssh", "--inventory", "/nonexistent/inventory.yaml"]
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["--time-limit", "nan"], "--time-limit"),
+    (["--time-limit", "1e400"], "--time-limit"),
+    (["--time-limit", "1e9"], "--time-limit"),
+    (["--rate", "inf"], "--rate"),
+    (["--rate", "-1"], "--rate"),
+    (["--concurrency", "100000000"], "--concurrency"),
+    (["--seed", "-1"], "--seed"),
+    (["--nodes", "9"], "node_counts"),
+    (["--db-opt", "election_timeout_ms=-5"], "election_timeout_ms"),
+    (["--db-opt", "bug=bogus"], "bug"),
+    ([], "inventory /nonexistent/inventory.yaml"),
+])
+def test_cli_refuses_hostile_run_options_before_creating_anything(argv, needle, tmp_path):
+    store = tmp_path / "store"
+    proc = subprocess.run([sys.executable, "-m", "harness", "run", "tc-af-001", *argv, *SAFE,
+                           "--store", str(store)], capture_output=True, text=True, timeout=60)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 254 and len(lines) == 1 and needle in lines[0], proc.stderr[-500:]
+    assert not store.exists()
