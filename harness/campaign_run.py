@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from harness.campaign import Campaign, Cell
@@ -174,16 +174,14 @@ def run_cells(cells: list[Cell], campaign: Campaign, store: Path, parallel: int,
     """Run `cells` (at most `parallel` at once); `on_done(record, done, total)` after each."""
     records = []
     with ThreadPoolExecutor(max_workers=max(parallel, 1)) as pool:
-        futures = [pool.submit(run_cell, c, campaign.backend, store, extra) for c in cells]
-        pending = as_completed(futures)
-        while True:
+        pending = {pool.submit(run_cell, c, campaign.backend, store, extra) for c in cells}
+        while pending:
             try:
-                fut = next(pending)
-            except StopIteration:
-                break
-            except KeyboardInterrupt:   # Ctrl-C / SIGTERM: stop the runs, keep what finished
+                done, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+            except KeyboardInterrupt:   # Ctrl-C / SIGTERM: stop the runs, keep every record
                 LIVE.stop_all()
                 continue
-            records.append(fut.result())
-            on_done(records[-1], len(records), len(cells))
+            for fut in done:
+                records.append(fut.result())
+                on_done(records[-1], len(records), len(cells))
     return sorted(records, key=lambda r: r["index"])

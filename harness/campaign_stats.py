@@ -63,7 +63,10 @@ def gate(records: list[dict], name: str) -> dict:
 
 
 def exit_code(records: list[dict]) -> int:
-    """The worst outcome, as Jepsen's test-all: 255 any not run, then 1, then 2, else 0."""
+    """The worst outcome, as Jepsen's test-all: 255 any not run, then 1, then 2, else 0;
+    255 too when there is no run at all (nothing was carried out)."""
+    if not records:
+        return 255
     seen = {r["outcome"] for r in records}
     for out, code in (("not-run", 255), ("fail", 1), ("unknown", 2)):
         if out in seen:

@@ -140,7 +140,7 @@ def test_summary_counts_not_run_apart_and_gates(small):
 
 @pytest.mark.parametrize("outcomes,code", [
     (["pass", "pass"], 0), (["pass", "unknown"], 2), (["unknown", "fail"], 1),
-    (["fail", "not-run", "unknown"], 255), ([], 0)])
+    (["fail", "not-run", "unknown"], 255), ([], 255)])
 def test_exit_code_is_the_worst_outcome_as_jepsen(outcomes, code):
     assert exit_code([{"outcome": o} for o in outcomes]) == code
 
