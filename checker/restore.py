@@ -245,8 +245,11 @@ def _set_errors(key, found, lsn, oracle, cutoff, desc) -> list[str]:
         break
     order = [e for e in found if _hashable(e) in ok_values]
     if not errors and order != acked_before:
-        errors.append(f"restore to {desc}: set key {key!r} holds its acknowledged adds in the "
-                      f"order {order[:6]}..., not the LSN order {acked_before[:6]}...")
+        i = next((n for n, (a, b) in enumerate(zip(order, acked_before)) if a != b),
+                 min(len(order), len(acked_before)))
+        errors.append(f"restore to {desc}: set key {key!r} holds its acknowledged adds out of "
+                      f"LSN order: from position {i} it holds {order[i:i + 4]}, the log order "
+                      f"is {acked_before[i:i + 4]} (LSN {_lsn(done[i]) if i < len(done) else '-'})")
     if len(found) != len(set(map(_hashable, found))):
         errors.append(f"restore to {desc}: set key {key!r} holds a duplicate element")
     return errors

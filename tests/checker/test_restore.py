@@ -217,3 +217,16 @@ def test_torn_full_backup_content_is_caught_from_the_harness_reading():
     r = check(h)
     assert r["valid"] is False
     assert any("full backup n1-000001-full" in e and "holds 11" in e for e in r["errors"])
+
+
+def test_set_adds_out_of_log_order_or_duplicated_are_rejected():
+    h = base()
+    h.restore({"kind": "lsn", "lsn": 5, "exclusive": False}, 5, {"k1": 2, "s0": [11, 10]})
+    r = check(h)
+    assert r["valid"] is False
+    assert r["errors"] == ["restore to LSN 5: set key 's0' holds its acknowledged adds out of "
+                           "LSN order: from position 0 it holds [11, 10], the log order is "
+                           "[10, 11] (LSN 3)"]
+    h2 = base()
+    h2.restore({"kind": "lsn", "lsn": 5, "exclusive": False}, 5, {"k1": 2, "s0": [10, 11, 11]})
+    assert any("duplicate" in e for e in check(h2)["errors"])
