@@ -69,9 +69,7 @@ def check(history: list, ctx: RunContext) -> dict:
     elif not taken:
         summary = "no acknowledged backup in the history: nothing to judge"
     lines = [f"    {'✓' if not errors else '✗'} {summary}"]
-    lines += [f"    {_mark(s)} {_sla_text(s)}" for s in slas]
-    lines += [f"    - {k}: {_rate(v)}" for k, v in sorted(figures.items())
-              if k not in SLA_METRICS]
+    lines += [f"    {_mark(s)} {_sla_text(s)}" + _versus(s["name"], figures) for s in slas]
     return {"valid": valid, "summary": summary, "errors": errors + unknown, "slas": slas,
             "chains": chains, "figures": figures, "refused": len(refused),
             "verified": len(verified), "lines": lines}
@@ -180,9 +178,33 @@ def throughput(backups, verified, ops) -> dict:
         out["verification_gb_per_s"] = hashed / secs / GB
     for o in ops:
         if o.f == "ceiling" and o.type == "ok" and isinstance(o.value, dict):
-            out["ceiling_disk_write_gb_per_s"] = (o.value.get("disk_write_bytes_per_s") or 0) / GB
-            out["ceiling_blake3_gb_per_s"] = (o.value.get("blake3_bytes_per_s") or 0) / GB
+            for name, key in CEILINGS.items():
+                if isinstance(o.value.get(key), (int, float)):
+                    out[name] = o.value[key] / GB
     return out
+
+
+CEILINGS = {"ceiling_disk_write_gb_per_s": "disk_write_bytes_per_s",
+            "ceiling_blake3_gb_per_s": "blake3_bytes_per_s",
+            "ceiling_control_blake3_gb_per_s": "control_blake3_bytes_per_s"}
+# metric -> (the same run's ceiling it is compared with, what that ceiling is, the seed's bar)
+VERSUS = {"full_backup_gb_per_s": ("ceiling_disk_write_gb_per_s",
+                                   "the node's disk write with fsync", "> 5 GB/s"),
+          "incremental_gb_per_s": ("ceiling_disk_write_gb_per_s",
+                                   "the node's disk write with fsync", "> 10 GB/s"),
+          "verification_gb_per_s": ("ceiling_control_blake3_gb_per_s",
+                                    "the control node's BLAKE3 in memory, over SSH", "> 10 GB/s")}
+
+
+def _versus(name, figures) -> str:
+    """`, 0.41 of <ceiling> (X MB/s) this run; seed SLA > 5 GB/s` for a throughput metric."""
+    if name not in VERSUS:
+        return ""
+    ceiling, what, seed = VERSUS[name]
+    m, c = figures.get(name), figures.get(ceiling)
+    ratio = f", {m / c:.2f} of {what} ({_rate(c)}) this run" if m and c else \
+        f"; ceiling ({what}) not measured"
+    return f"{ratio}; seed SLA {seed}"
 
 
 def _minimum(name, measured, threshold) -> dict:

@@ -102,8 +102,12 @@ class BackupOps:
 
     async def ceilings(self, node: str, size: int) -> dict:
         """The node's own disk write (fsync) and in-memory BLAKE3 rates, this run."""
-        return await backup_verify.host_ceilings(self.remote(node), self.host(node).workdir,
-                                                 size)
+        out = await backup_verify.host_ceilings(self.remote(node), self.host(node).workdir,
+                                                size)
+        # the harness verifies on the control node: its own BLAKE3 ceiling, measured now too
+        out["control_blake3_bytes_per_s"] = await asyncio.to_thread(
+            backup_verify.local_blake3_rate, min(size, 64 << 20))
+        return out
 
     async def restore(self, node: str, target: dict, timeout: float = 300.0) -> dict:
         """Restore `node`'s repository to `target` ({"kind": "lsn", "lsn", "exclusive"} |
