@@ -238,30 +238,27 @@ def restore(repo: str, data: str, target: dict, backup: str | None, bugs: set[st
     skipped = []
     for base in fitting:
         try:
-            kv, out = _replay(repo, base, target, bugs)
+            content, out = _replay(repo, base, target, bugs)
             break
         except ValueError as e:
             skipped.append({"base": base["id"], "reason": str(e)})
     else:
         raise NodeError("backup_corrupt", "; ".join(s["reason"] for s in skipped),
                         skipped=skipped, restorable=ranges)
-    content = kv.dump()
     _write_data_dir(data, out["restored_lsn"], out["term"], content)
-    return {**out, "digest": blake3(content).hexdigest()[:16], "keys": len(kv.data),
-            "target": target,
+    return {**out, "digest": blake3(content).hexdigest()[:16], "target": target,
             "restorable": ranges, "skipped": skipped, "data": os.path.abspath(data),
             "seconds": round(time.monotonic() - started, 6)}
 
 
-def _replay(repo: str, base: dict, target: dict, bugs: set[str]) -> tuple[KV, dict]:
-    kv, chain = KV(), base["chain"]
-    kv.load(R.read_content(repo, chain[0]))
-    replayed = 0
+def _replay(repo: str, base: dict, target: dict, bugs: set[str]) -> tuple[bytes, dict]:
+    """(the restored state machine dump, output fields); ValueError if data is damaged."""
+    chain = base["chain"]
+    content = R.read_content(repo, chain[0])
+    increments = []
     for m in chain[1:]:
-        records = R.parse_records(R.read_content(repo, m))
-        _check_contiguous(records, m["start_lsn"], m["end_lsn"], f"incremental {m['id']}")
-        replayed += _apply(kv, records)
-    last = {"lsn": base["end"], "term": chain[-1]["term"], "ts": base["end_ts"]}
+        increments.append(R.parse_records(R.read_content(repo, m)))
+        _check_contiguous(increments[-1], m["start_lsn"], m["end_lsn"], f"incremental {m['id']}")
     records = []
     for seg in base["segs"]:
         records += [r for r in R.read_segment(repo, seg) if r["lsn"] > base["end"]]
@@ -269,14 +266,21 @@ def _replay(repo: str, base: dict, target: dict, bugs: set[str]) -> tuple[KV, di
     stop = _stop(records, target)
     if "pitr-off-by-one" in bugs and stop < len(records):
         stop += 1
-    archived = _apply(kv, records[:stop])
+    replay = [r for inc in increments for r in inc] + records[:stop]
+    if replay:  # a full backup restored as it is needs no parsing
+        kv = KV()
+        kv.load(content)
+        _apply(kv, replay)
+        content = kv.dump()
+    last = {"lsn": base["end"], "term": chain[-1]["term"], "ts": base["end_ts"]}
     if stop:
         r = records[stop - 1]
         stamps = [x["ts"] for x in records[:stop] if x["ts"] is not None]
         last = {"lsn": r["lsn"], "term": r["term"], "ts": stamps[-1] if stamps else last["ts"]}
-    return kv, {"restored_lsn": last["lsn"], "term": last["term"], "restored_ts": last["ts"],
-                "base": chain[0]["id"], "chain": [m["id"] for m in chain],
-                "records_replayed": replayed + archived, "archive_records": archived}
+    return content, {"restored_lsn": last["lsn"], "term": last["term"],
+                     "restored_ts": last["ts"], "base": chain[0]["id"],
+                     "chain": [m["id"] for m in chain], "records_replayed": len(replay),
+                     "archive_records": stop}
 
 
 def _stop(records: list[dict], target: dict) -> int:
