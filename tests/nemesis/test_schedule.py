@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 import yaml
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from nemesis import BadSchedule, Schedule, from_case, generate
 from nemesis._schedule import SHORTHAND
@@ -13,6 +13,7 @@ NODES = ["n1", "n2", "n3", "n4", "n5"]
 fault_lists = st.lists(st.sampled_from(sorted(SHORTHAND)), min_size=1, max_size=6)
 
 
+@settings(deadline=None)   # a 0.3 ms body; 2 shared cores at load 20 made the deadline flaky
 @given(st.integers(0, 2**31), fault_lists)
 def test_same_seed_same_schedule_and_round_trips(seed, faults):
     a = generate(seed, NODES, faults, interval=2, duration=1, total=20)
