@@ -5,7 +5,9 @@ verdict against the expected one, and which path decided (read-mapping or search
 Usage: python3 bench/checker_scale.py DIR [--runs N] [--time-limit S] [--method auto|search]
 
 Prints a Markdown table (medians of N runs) for BENCHMARKS.md. Each run is a fresh
-process, so peak RSS is that check's alone (ru_maxrss of the child).
+process, so peak RSS is that check's alone (ru_maxrss of the child); CPU s is the
+child's user+system time including its worker processes (on a shared, loaded machine
+the wall time can be several times the CPU time).
 """
 
 from __future__ import annotations
@@ -30,7 +32,10 @@ t1 = time.perf_counter()
 r = check_linearizable(h, {model!r}, time_limit={limit}, method={method!r})
 print(json.dumps({{"read_s": t1 - t0, "elapsed_s": r["elapsed_s"], "search_s": r["search_s"],
                   "valid": r["valid"], "method": r["method"], "fallback": r["fallback"],
-                  "reason": r.get("reason"),
+                  "reason": r.get("reason"), "wall_s": time.perf_counter() - t0,
+                  "cpu_s": sum(getattr(resource.getrusage(w), f) for w in
+                               (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+                               for f in ("ru_utime", "ru_stime")),
                   "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
 """
 
@@ -56,18 +61,19 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     manifest = json.loads((args.dir / "MANIFEST.json").read_text())["files"]
     print("| file | ops | keys | processes | expected | verdict | method | read_s | check_s "
-          "| search_s | peak RSS MiB |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "| search_s | read+check wall s | CPU s | peak RSS MiB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for e in manifest:
         runs = [run_one(args.dir / e["file"], e["model"], args.time_limit, args.method)
                 for _ in range(args.runs)]
         got = {verdict(r["valid"]) for r in runs}
         med = {k: statistics.median(r[k] for r in runs) if "elapsed_s" in runs[0] else float("nan")
-               for k in ("read_s", "elapsed_s", "search_s", "rss_mib")}
+               for k in ("read_s", "elapsed_s", "search_s", "wall_s", "cpu_s", "rss_mib")}
         mark = "" if got == {e["expected"]} else " (WRONG)" if got - {"unknown"} else ""
         print(f"| {e['file']} | {e['ops']} | {e['keys']} | {e['processes']} | {e['expected']} | "
               f"{'/'.join(sorted(got))}{mark} | {runs[0].get('method')} | {med['read_s']:.2f} | "
-              f"{med['elapsed_s']:.2f} | {med['search_s']:.2f} | {med['rss_mib']:.0f} |",
+              f"{med['elapsed_s']:.2f} | {med['search_s']:.2f} | {med['wall_s']:.2f} | "
+              f"{med['cpu_s']:.2f} | {med['rss_mib']:.0f} |",
               flush=True)
     print(f"\n(runs per file: {args.runs}; medians; time limit {args.time_limit} s; "
           f"benchmark process max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MiB)")

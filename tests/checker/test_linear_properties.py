@@ -36,6 +36,7 @@ def test_simulated_register_histories_are_valid(picks, processes):
     result = _check(events)
     assert result["valid"] is True, result
     assert result["keys"] == 1 and result["invalid_keys"] == []
+    assert result["method"] == "read-mapping"   # simulated values are unique
 
 
 @SETTINGS
@@ -46,6 +47,7 @@ def test_a_planted_stale_read_is_caught(picks, processes):
     assert result["valid"] is False, result
     ce = result["counterexample"]
     assert ce["not_placeable_next"]
+    assert ce["certificate"]["confirmed_by_search"] is True
     window_ops = [op["index"] for op in ce["window"]["ops"]]
     assert window_ops == sorted(window_ops)
 
@@ -59,6 +61,7 @@ def test_agrees_with_brute_force_on_small_histories(picks, processes, null_read,
     assume(_has_ops(events) and sum(e["type"] == "invoke" for e in events) <= 7)
     expected = brute_force(events, null_read=null_read)
     assert _check(events, null_read=null_read)["valid"] is expected
+    assert _check(events, null_read=null_read, method="search")["valid"] is expected
 
 
 @SETTINGS
