@@ -42,8 +42,9 @@ class Nemesis(NemesisCore):
     async def packet_loss(self, nodes: Iterable[str], probability: float,
                           peers: Iterable[str] | None = None) -> str:
         nodes, peers = sorted(nodes), None if peers is None else sorted(peers)
-        return await self._act("loss", {"nodes": nodes, "probability": probability, "peers": peers},
-                               lambda fid: _network.packet_loss(self, fid, nodes, probability, peers))
+        value = {"nodes": nodes, "probability": probability, "peers": peers}
+        return await self._act("loss", value, lambda fid: _network.packet_loss(
+            self, fid, nodes, probability, peers))
 
     async def bandwidth(self, nodes: Iterable[str], rate: str) -> str:
         nodes = sorted(nodes)

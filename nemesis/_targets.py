@@ -31,8 +31,8 @@ def select_targets(spec, nodes: Sequence[str], rng: random.Random,
             raise ValueError(f"target {spec!r} needs the current leader, but none is known "
                              f"(got {leader!r})")
         return [leader] if spec == "leader" else [n for n in nodes if n != leader]
-    sizes = {"one": 1, "minority": len(nodes) - majority(len(nodes)), "majority": majority(len(nodes)),
-             "all": len(nodes)}
+    n = len(nodes)
+    sizes = {"one": 1, "minority": n - majority(n), "majority": majority(n), "all": n}
     if spec not in sizes:
         raise ValueError(f"unknown target {spec!r}; expected one of {', '.join(TARGETS)} "
                          "or a list of node names")
