@@ -59,12 +59,16 @@ class BackupWorkload(Workload):
         if mode not in MODES:
             raise ValueError(f"backup workload: mode must be one of {', '.join(MODES)}, "
                              f"got {mode!r}")
-        for name, v, lo in (("incrementals", incrementals, 1), ("restore_points", restore_points, 0),
-                            ("pitr_targets", pitr_targets, 1), ("concurrent", concurrent, 1),
-                            ("load_bytes", load_bytes, 0), ("value_size", value_size, 1),
-                            ("chunk_size", chunk_size, 1)):
-            if not isinstance(v, int) or isinstance(v, bool) or v < lo:
-                raise ValueError(f"backup workload: {name} must be an integer >= {lo}, got {v!r}")
+        for name, v, lo, hi in (("incrementals", incrementals, 1, 100_000),
+                                ("restore_points", restore_points, 0, 1000),
+                                ("pitr_targets", pitr_targets, 1, 1000),
+                                ("concurrent", concurrent, 1, 1000),
+                                ("load_bytes", load_bytes, 0, 1 << 40),
+                                ("value_size", value_size, 1, 1 << 24),
+                                ("chunk_size", chunk_size, 1, 1 << 30)):
+            if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+                raise ValueError(f"backup workload: {name} must be an integer from {lo} to {hi},"
+                                 f" got {v!r}")
         baseline_s = window_s if baseline_s is None else baseline_s
         for name, v, lo, hi in (("window_s", window_s, 0.2, 600), ("baseline_s", baseline_s, 0.2,
                                 600), ("markers_per_s", markers_per_s, 0.1, 100),
