@@ -102,3 +102,59 @@ def test_one_way_direction_needs_a_two_component_shape():
     with pytest.raises(BadSchedule, match="one-way applies to shapes with two components"):
         build_schedule({"timeline": [{"at": 1, "fault": "partition", "shape": "bridge",
                                       "direction": "one-way"}]}, NODES, 0, 60)
+
+
+VALUES = [0, 1, 2.5, -1, 7, 1e-7, 1e9, NAN, INF, True, None, "", "x", "n1", "n9", "../n1",
+          "/var/wal", "one", "leader", "halves", "isolate-one", "one-way", "skew", "1mbit",
+          [], ["n1"], ["n1", "n1"], ["n9"], {}, {"a": 1}, 10 ** 30]
+KEYS = ["at", "fault", "duration", "duraton", "targets", "nodes", "shape", "node", "direction",
+        "probability", "peers", "rate", "delay_ms", "jitter_ms", "duplicate", "reorder", "mode",
+        "max_ms", "delta_ms", "period_s", "strobe_s", "path", "seed", "drop_bytes", 1, None]
+
+
+def _random_step(rng):
+    from nemesis import FAULTS
+    step = {"at": rng.choice([0, 1, 5, rng.choice(VALUES)]),
+            "fault": rng.choice(list(FAULTS) + ["melt", None, 3])}
+    for _ in range(rng.randint(0, 4)):
+        step[rng.choice(KEYS)] = rng.choice(VALUES)
+    return step
+
+
+def _random_section(rng):
+    form = rng.choice(["faults", "timeline", "topologies", "cascade", "mixed"])
+    if form == "timeline":
+        section = {"timeline": [_random_step(rng) for _ in range(rng.randint(0, 4))]}
+    elif form == "faults":
+        from nemesis import SHORTHAND
+        section = {"faults": [rng.choice(sorted(SHORTHAND) + [_random_step(rng), 5])
+                              for _ in range(rng.randint(0, 3))],
+                   "interval": rng.choice([8, 0.5, rng.choice(VALUES)]),
+                   "duration": rng.choice([4, 0.1, rng.choice(VALUES)])}
+    elif form in ("topologies", "cascade"):
+        section = {form: {rng.choice(["hold", "gap", "every", "bogus"]): rng.choice(VALUES)
+                          for _ in range(rng.randint(0, 2))}}
+    else:
+        section = {"faults": ["kill-one"], "cascade": {}}
+    if rng.random() < 0.2:
+        section[rng.choice(KEYS + ["seed", "interval"])] = rng.choice(VALUES)
+    return section
+
+
+def test_fuzzed_sections_are_refused_in_one_line_or_build_bounded_schedules():
+    import random
+    rng = random.Random(11)
+    built = refused = 0
+    for i in range(3000):
+        section = _random_section(rng)
+        try:
+            sch = build_schedule(section, NODES[: rng.choice([1, 3, 5])], rng.randrange(99), 60)
+        except BadSchedule as exc:
+            assert "\n" not in str(exc) and len(str(exc)) < 2000, (i, section)
+            refused += 1
+        except Exception as exc:
+            pytest.fail(f"section {i} {section!r} raised {type(exc).__name__}: {exc}")
+        else:
+            assert 0 < len(sch.steps) <= MAX_STEPS, (i, section)
+            built += 1
+    assert refused > 1000 and built > 300, (refused, built)
