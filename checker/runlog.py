@@ -24,7 +24,6 @@ id) ends every fault. A fault with no end lasts to the end.
 from __future__ import annotations
 
 import bisect
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,24 +36,18 @@ class BadRunLog(ValueError):
 
 
 def read_jsonl(path) -> list[dict]:
-    """Every JSON object line of `path`; a truncated last line is skipped (crashed writer)."""
-    path = Path(path)
+    """Every JSON object line of `path`, read exactly as a history file is (checker._history:
+    lines split on b"\n" only, NaN/Infinity, over-long integers and deep nesting refused,
+    only a truncated last line skipped). BadRunLog names file:line."""
+    from checker._history import BadHistory, read_events
     try:
-        lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadRunLog(f"{path}: cannot read: {exc}") from None
-    out = []
-    for n, line in enumerate(lines, 1):
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            if n == len(lines):
-                break
-            raise BadRunLog(f"{path}:{n}: not valid JSON ({exc.msg})") from None
+        events, _warnings = read_events(path)
+    except BadHistory as exc:
+        raise BadRunLog(str(exc)) from None
+    for n, obj in events:
         if not isinstance(obj, dict):
             raise BadRunLog(f"{path}:{n}: expected a JSON object, got {type(obj).__name__}")
-        out.append(obj)
-    return out
+    return [obj for _, obj in events]
 
 
 def map_node_events(events, wall_start: float) -> list[dict]:
