@@ -39,7 +39,8 @@ def canonical(obj) -> bytes:
 
 
 def blake3_hex(data: bytes) -> str:
-    return blake3(data, max_threads=blake3.AUTO if len(data) > (8 << 20) else 1).hexdigest()
+    """BLAKE3 of `data`, on every core for a chunk-sized input (it releases the GIL)."""
+    return blake3(data, max_threads=blake3.AUTO if len(data) >= (1 << 20) else 1).hexdigest()
 
 
 class _Records:
@@ -117,7 +118,7 @@ async def _manifest(remote: Remote, path: str, out: dict) -> dict | None:
 
 
 async def _chunks(remote: Remote, base: str, m: dict, out: dict) -> None:
-    content = blake3() if m.get("kind") == "full" else None
+    content = blake3(max_threads=blake3.AUTO) if m.get("kind") == "full" else None
     records = _Records() if m.get("kind") == "incremental" else None
     parts: list[bytes] | None = [] if m.get("kind") == "full" and \
         (m.get("bytes") or 0) <= VALUES_MAX_BYTES else None
@@ -157,17 +158,19 @@ async def _chunks(remote: Remote, base: str, m: dict, out: dict) -> None:
 
 
 async def _hash(data: bytes, content, records, parts) -> str:
-    """The chunk's BLAKE3; the whole-content hash (full backups) is updated in a second
-    thread at the same time (blake3 releases the GIL: two cores, one pass of wall time)."""
+    """The chunk's BLAKE3 and, for a full backup, the whole-content hash, in a worker thread
+    (each hash uses every core: blake3 releases the GIL and splits a large input)."""
     if parts is not None and (parts or data[:1] == b"{"):
         parts.append(data)
     if records is not None:
         records.feed(data)
-    if content is None:
-        return await asyncio.to_thread(blake3_hex, data)
-    found, _ = await asyncio.gather(asyncio.to_thread(blake3_hex, data),
-                                    asyncio.to_thread(content.update, data))
-    return found
+    return await asyncio.to_thread(_both, data, content)
+
+
+def _both(data: bytes, content) -> str:
+    if content is not None:
+        content.update(data)
+    return blake3_hex(data)
 
 
 def _chunk_fault(c: dict, size: int, found: str) -> str | None:
