@@ -13,10 +13,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import yaml
 
 import checker
-from harness.cases import parse_case
+from harness.cases import parse_case, read_yaml
 from harness.errors import BadInput, EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID
 from workloads import WORKLOADS
 
@@ -45,12 +44,8 @@ def load_run(run_dir: Path) -> dict:
 
 
 def _load_case(path: Path):
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        problem = getattr(exc, "problem", None) or getattr(exc, "strerror", None) or exc
-        raise BadInput(f"{path}: cannot read the case: {problem}") from None
-    return parse_case(raw, str(path))
+    """The run's case, read with the catalogue's bounds (size, encoding, aliases, depth)."""
+    return parse_case(read_yaml(path), str(path))
 
 
 def _load_meta(path: Path) -> dict:
