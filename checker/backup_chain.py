@@ -54,6 +54,12 @@ def check(history: list, ctx: RunContext) -> dict:
         if bid not in undecided:
             errors += backup_errors(bid, o.value, verified.get(bid))
     errors += chain_errors(verified, undecided)
+    archives = {(o.invoke_value or {}).get("node"): o.value for o in ops
+                if o.f == "verify_archive" and o.type == "ok" and isinstance(o.value, dict)}
+    gaps = 0
+    for node, a in sorted(archives.items(), key=lambda kv: str(kv[0])):
+        found, n = archive_errors(node, a)
+        errors, gaps = errors + found, gaps + n
     chains = chain_lengths(verified)
     longest = max(chains.values(), default=0)
     figures = throughput(backups, verified, ops)
@@ -69,6 +75,11 @@ def check(history: list, ctx: RunContext) -> dict:
     elif not taken:
         summary = "no acknowledged backup in the history: nothing to judge"
     lines = [f"    {'✓' if not errors else '✗'} {summary}"]
+    if archives:
+        segs = sum(len(a.get("segments") or []) for a in archives.values())
+        lines.append(f"    - WAL archive: {segs} segment(s) on {len(archives)} node(s) re-hashed "
+                     f"by the harness, {gaps} gap(s) (allowed only where a node installed a "
+                     "snapshot)")
     lines += [f"    {_mark(s)} {_sla_text(s)}" + _versus(s["name"], figures) for s in slas]
     return {"valid": valid, "summary": summary, "errors": errors + unknown, "slas": slas,
             "chains": chains, "figures": figures, "refused": len(refused),
@@ -110,6 +121,28 @@ def _records_errors(bid, m, rec) -> list[str]:
                 f"{rec.get('count')} record(s), extra {rec.get('extra')}, "
                 f"unparsable {rec.get('garbage')}, in order {rec.get('ordered')}"]
     return []
+
+
+def archive_errors(node, a: dict) -> tuple[list[str], int]:
+    """(findings, gaps) of one node's archive as the harness read it: bad segments, records
+    that are not exactly first..last, overlapping segments."""
+    out = [f"archive of {node}: {b.get('segment')}: {b.get('reason')}" for b in a.get("bad") or []]
+    segs = sorted((x for x in a.get("segments") or [] if isinstance(x.get("first_lsn"), int)),
+                  key=lambda x: x["first_lsn"])
+    gaps = 0
+    for prev, cur in zip(segs, segs[1:]):
+        if cur["first_lsn"] <= prev["last_lsn"]:
+            out.append(f"archive of {node}: {cur['file']} overlaps {prev['file']}")
+        elif cur["first_lsn"] > prev["last_lsn"] + 1:
+            gaps += 1
+    for x in segs:
+        rec = x.get("lsns")
+        if rec and (rec.get("missing") or rec.get("extra") or not rec.get("ordered")
+                    or rec.get("count") != x["last_lsn"] - x["first_lsn"] + 1):
+            out.append(f"archive of {node}: {x['file']} claims LSN {x['first_lsn']}.."
+                       f"{x['last_lsn']} but holds {rec.get('count')} record(s), missing "
+                       f"{rec.get('missing')}, extra {rec.get('extra')}")
+    return out, gaps
 
 
 def chain_errors(verified: dict, undecided=frozenset()) -> list[str]:

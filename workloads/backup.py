@@ -24,7 +24,8 @@ History ops (process ints of this workload; `key` null except markers):
 - f "backup": invoke value {"node", "kind", "parent"}; ok value the node's reply
   (`backup` id, start/end LSN, parent, bytes, seconds, ...), plus `elapsed_s` as the
   harness timed it; fail / info with `error` and `result` (the error reply);
-- f "verify": ok value the verifier's result (harness.backup_verify);
+- f "verify": ok value the verifier's result (harness.backup_verify); f "verify_archive":
+  ok value the harness's reading of a node's WAL archive (segments, LSNs, bad ones);
 - f "restore": invoke value {"node", "target", "out_of_range", "time_ns"}; ok value
   the restore (restored_lsn, digest, values, rto_s, ...); fail / info with `error`
   and `result`;
@@ -156,6 +157,8 @@ class BackupWorkload(Workload):
                 await env.op("verify", {"node": b["node"], "backup": b["backup"]},
                              lambda: env.db.verify(b["node"], b["backup"]))
         await asyncio.gather(*(verify(b) for b in env.backups))
+        for n in repos:
+            await env.op("verify_archive", {"node": n}, lambda n=n: env.db.verify_archive(n))
         for node, target, far in await self._targets(env):
             await env.restore(node, target, far)
         # the machine's ceilings, measured last so they load nothing the run judges

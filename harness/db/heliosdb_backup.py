@@ -100,6 +100,10 @@ class BackupOps:
         return await backup_verify.verify_backup(self.remote(node), self.repo_dir(node),
                                                  backup_id)
 
+    async def verify_archive(self, node: str) -> dict:
+        """The harness's own reading of the node's WAL archive (harness.backup_verify)."""
+        return await backup_verify.verify_archive(self.remote(node), self.repo_dir(node))
+
     async def ceilings(self, node: str, size: int) -> dict:
         """The node's own disk write (fsync) and in-memory BLAKE3 rates, this run."""
         out = await backup_verify.host_ceilings(self.remote(node), self.host(node).workdir,

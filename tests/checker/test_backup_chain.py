@@ -166,3 +166,26 @@ def test_throughput_is_reported_next_to_the_same_runs_ceiling_and_judged_only_wi
     assert "not judged" in line and "seed SLA > 10 GB/s" in line
     r2 = check(h, thresholds={"full_backup_gb_per_s": 5})
     assert r2["valid"] is False and r2["slas"][1]["pass"] is False
+
+
+def test_archive_segments_as_the_harness_read_them():
+    def seg(first, last, missing=()):
+        return {"file": f"{first:012d}-{last:012d}.seg", "first_lsn": first, "last_lsn": last,
+                "records": last - first + 1, "lsns": records(first, last, missing)}
+    good = {"node": "n2", "bad": [], "segments": [seg(1, 4), seg(5, 9), seg(12, 15)]}
+    h = history()
+    h.op("verify_archive", {"node": "n2"}, out=good)
+    r = check(h)
+    assert r["valid"] is True
+    assert any("3 segment(s) on 1 node(s)" in x and "1 gap(s)" in x for x in r["lines"])
+    bad = {"node": "n2", "bad": [{"segment": "000000000005-000000000009.seg",
+                                  "reason": "size: manifest says 90 bytes, found 80"}],
+           "segments": [seg(1, 4), seg(4, 9, missing=(6,))]}
+    h2 = history()
+    h2.op("verify_archive", {"node": "n2"}, out=bad)
+    errors = check(h2)["errors"]
+    assert errors == [
+        "archive of n2: 000000000005-000000000009.seg: size: manifest says 90 bytes, found 80",
+        "archive of n2: 000000000004-000000000009.seg overlaps 000000000001-000000000004.seg",
+        "archive of n2: 000000000004-000000000009.seg claims LSN 4..9 but holds 5 record(s), "
+        "missing [6], extra []"]
