@@ -56,10 +56,8 @@ def check(history: list, ctx: RunContext) -> dict:
     errors += chain_errors(verified, undecided)
     archives = {(o.invoke_value or {}).get("node"): o.value for o in ops
                 if o.f == "verify_archive" and o.type == "ok" and isinstance(o.value, dict)}
-    gaps = 0
-    for node, a in sorted(archives.items(), key=lambda kv: str(kv[0])):
-        found, n = archive_errors(node, a)
-        errors, gaps = errors + found, gaps + n
+    found, gaps = _archives(archives)
+    errors += found
     chains = chain_lengths(verified)
     longest = max(chains.values(), default=0)
     figures = throughput(backups, verified, ops)
@@ -121,6 +119,14 @@ def _records_errors(bid, m, rec) -> list[str]:
                 f"{rec.get('count')} record(s), extra {rec.get('extra')}, "
                 f"unparsable {rec.get('garbage')}, in order {rec.get('ordered')}"]
     return []
+
+
+def _archives(archives: dict) -> tuple[list[str], int]:
+    errors, gaps = [], 0
+    for node, a in sorted(archives.items(), key=lambda kv: str(kv[0])):
+        found, n = archive_errors(node, a)
+        errors, gaps = errors + found, gaps + n
+    return errors, gaps
 
 
 def archive_errors(node, a: dict) -> tuple[list[str], int]:

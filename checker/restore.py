@@ -73,10 +73,16 @@ def check(history: list, ctx: RunContext) -> dict:
                    f" ({oracle.count} writes as oracle); " + _sla_text(sla))
         if errors:
             summary = f"{len(results) - ok} wrong restore(s): {errors[0]}"
+    fulls = sum(1 for v in verified.values() if v.get("values") is not None)
+    return {"valid": valid, "summary": summary, "errors": errors, "restores": results,
+            "slas": [sla], "lines": _lines(results, fulls, contents, sla, errors)}
+
+
+def _lines(results, fulls, contents, sla, errors) -> list[str]:
+    """The report lines: one per restore, the full backups' contents, RTO and RPO."""
     lines = [f"    {'✓' if not r['errors'] else '✗'} {_target_text(r['target'])}: "
              f"{r['type']}" + (f" at LSN {r['restored_lsn']}" if r["restored_lsn"] else "")
              + (f" — {r['errors'][0]}" if r["errors"] else "") for r in results]
-    fulls = sum(1 for v in verified.values() if v.get("values") is not None)
     if fulls:
         lines.append(f"    {'✓' if not contents else '✗'} {fulls} full backup content(s) "
                      "judged as the state at their end LSN"
@@ -86,8 +92,7 @@ def check(history: list, ctx: RunContext) -> dict:
     lines.append(f"    {'✓' if not errors else '✗'} PITR RPO: "
                  + ("0 s (no acknowledged write missing from any restore)" if not errors
                     else "see the findings above"))
-    return {"valid": valid, "summary": summary, "errors": errors, "restores": results,
-            "slas": [sla], "lines": lines}
+    return lines
 
 
 class Oracle:

@@ -3,7 +3,7 @@
 
 | bug | case | named violation |
 |---|---|---|
-| pitr-off-by-one | tc-br-002 | restore: restored to LSN L+1, expected L (and the write at L+1 visible) |
+| pitr-off-by-one | tc-br-002 | restore: restored to LSN L+1, expected L (the write at L+1 seen) |
 | incr-drop-boundary | tc-br-001 | backup-chain: an incremental's content lacks its first record |
 | backup-torn-cut | tc-br-005 | restore: a full backup's content is not the state at its end LSN |
 
