@@ -40,6 +40,7 @@ def add_parser(sub) -> None:
     p.add_argument("--gate", choices=("release", "beta"),
                    help="run only the cases of this gate (release: P0+P1, beta: P0)")
     p.add_argument("--backend", help="override the campaign's backend")
+    p.add_argument("--inventory", help="inventory YAML of lab hosts for --backend ssh")
     p.add_argument("--store", default="store", help="result store (default ./store)")
     p.add_argument("--out", help="output directory (default store/campaigns/<name>/<stamp>)")
     p.add_argument("--markdown", metavar="FILE", help="also write the Markdown summary here")
@@ -72,6 +73,11 @@ def _matrix(args, path):
         if args.backend not in ("auto", "docker", "netns", "ssh"):
             raise BadInput(f"--backend {args.backend!r}: expected auto, docker, netns or ssh")
         campaign.backend = args.backend
+    if args.inventory:
+        campaign.inventory = str(Path(args.inventory).resolve())
+    if campaign.backend == "ssh" and not campaign.inventory:
+        raise BadInput("campaign: backend ssh needs an inventory (inventory: FILE in the "
+                       "campaign, or --inventory FILE)")
     cells = campaign.cells
     if args.gate:
         cells = [c for c in cells if c.priority in GATES_SCOPE[args.gate]]

@@ -14,6 +14,9 @@ modulo N) gives N disjoint slices that cover the matrix exactly once.
       - {case: tc-af-002, priority: P0, nodes: [3, 5]}
       - {case: tc-af-001, db_opt: [bug=stale-read], seeds: [7]}
 
+`backend: ssh` runs on lab hosts: `inventory: FILE` (relative to the campaign
+file, or --inventory) names the ssh backend's inventory, as for `harness run`.
+
 Priorities (the seed's release gates): P0 blocks a production release, P1 a
 beta; a case without one in the campaign takes the case YAML's `priority`,
 else the seed catalogue's (PRIORITY below), else P2 (not gating).
@@ -33,7 +36,8 @@ PRIORITY = {"TC-BR-001": "P0", "TC-BR-002": "P0", "TC-AF-001": "P0", "TC-AF-002"
             "TC-AF-003": "P0", "TC-AF-004": "P0", "TC-BR-003": "P1", "TC-BR-004": "P1",
             "TC-BR-005": "P1", "TC-AF-005": "P1"}
 PRIORITIES = ("P0", "P1", "P2")
-TOP_FIELDS = {"name", "description", "backend", "time_limit", "nodes", "seeds", "count",
+TOP_FIELDS = {"name", "description", "backend", "inventory", "time_limit", "nodes", "seeds",
+              "count",
               "cases", "db_opt"}
 CASE_FIELDS = {"case", "priority", "nodes", "seeds", "time_limit", "db_opt"}
 MAX_CELLS = 10_000
@@ -70,6 +74,7 @@ class Campaign:
     backend: str
     cells: list[Cell]
     description: str = ""
+    inventory: str | None = None   # the ssh backend's lab inventory (relative to the file)
 
 
 def load_campaign(path: str, count: int = 1) -> Campaign:
@@ -99,8 +104,13 @@ def load_campaign(path: str, count: int = 1) -> Campaign:
     if backend not in ("auto", "docker", "netns", "ssh"):
         raise BadInput(f"campaign {path}: backend {backend!r}: expected auto, docker, netns "
                        "or ssh")
+    inventory = raw.get("inventory")
+    if inventory is not None:
+        if not isinstance(inventory, str) or not inventory:
+            raise BadInput(f"campaign {path}: inventory: expected the path of an inventory YAML")
+        inventory = str((Path(path).parent / inventory).resolve())
     return Campaign(name=name, source=str(path), backend=backend, cells=cells,
-                    description=str(raw.get("description") or ""))
+                    description=str(raw.get("description") or ""), inventory=inventory)
 
 
 def _unknown(path, where, mapping, allowed) -> None:

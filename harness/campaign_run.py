@@ -174,6 +174,8 @@ def run_cells(cells: list[Cell], campaign: Campaign, store: Path, parallel: int,
     """Run `cells` (at most `parallel` at once); `on_done(record, done, total)` after each."""
     records = []
     with ThreadPoolExecutor(max_workers=max(parallel, 1)) as pool:
+        extra = (["--inventory", campaign.inventory] if campaign.inventory else []) + list(
+            extra or [])
         pending = {pool.submit(run_cell, c, campaign.backend, store, extra) for c in cells}
         while pending:
             try:

@@ -295,3 +295,21 @@ def test_violation_line_prefers_a_failure_then_says_why_unknown():
     checks["sla"] = {"valid": "unknown", "error": "TypeError: boom"}
     assert _violation({"checks": checks}) == "sla: unknown: TypeError: boom"
     assert _violation({"checks": {"perf": {"valid": True}}}) is None
+
+
+def test_ssh_backend_needs_an_inventory_passed_to_every_run(small, tmp_path):
+    from harness.campaign_run import run_argv
+    def dry(*extra):
+        return subprocess.run([sys.executable, "-m", "harness", "campaign", small, "--dry-run",
+                               "--backend", "ssh", *extra], cwd=ROOT, capture_output=True,
+                              text=True, timeout=120)
+    done = dry()
+    assert done.returncode == 254 and "backend ssh needs an inventory" in done.stderr
+    assert dry("--inventory", str(tmp_path / "lab.yaml")).returncode == 0
+    path = tmp_path / "lab-campaign.yaml"
+    path.write_text("name: lab\nbackend: ssh\ninventory: lab.yaml\ncases: [tc-af-001]\n")
+    campaign = load_campaign(str(path))
+    assert campaign.inventory == str(tmp_path / "lab.yaml")
+    argv = run_argv(campaign.cells[0], "ssh", tmp_path, ["--inventory", campaign.inventory])
+    assert argv[argv.index("--backend") + 1] == "ssh"
+    assert argv[argv.index("--inventory") + 1] == str(tmp_path / "lab.yaml")
