@@ -186,8 +186,24 @@ def html_page(data: dict, out_dir: Path) -> str:
             f"{data['exit_code']}</h1><p class=\"muted\">{esc(data.get('source'))}, started "
             f"{esc(data.get('started'))}, backend {esc(data.get('backend'))}</p>",
             "<h2>Gates</h2>", gates, "<h2>Matrix</h2>", matrix_html(data, out_dir),
-            "<h2>Cases</h2>", cases, "<h2>Runs</h2>", runs]
+            "<h2>Cases</h2>", cases, *_regression_html(data), "<h2>Runs</h2>", runs]
     return page(f"campaign {data['name']}", body)
+
+
+def _regression_html(data: dict) -> list[str]:
+    if "regressions" not in data:
+        return []
+    rows = _flagged(data)
+    head = f"<h2>Against baseline {esc((data.get('baseline') or {}).get('source'))}</h2>"
+    if not rows:
+        return [head, "<p>No metric worse by more than 5%.</p>"]
+    return [head, table(["case", "nodes", "metric", "baseline median", "median", "change", "p",
+                         "verdict"],
+                        [[r["case"], r["nodes"], r["metric"], r["baseline_median"], r["median"],
+                          _pct(r["change"]), r["p"], "accepted" if r["accepted"] else (
+                              "REGRESSION" if r["regression"] else r["note"])] for r in rows],
+                        ["fail" if r["regression"] and not r["accepted"] else "unknown"
+                         for r in rows])]
 
 
 def matrix_html(data: dict, out_dir: Path) -> str:

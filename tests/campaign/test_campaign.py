@@ -282,6 +282,11 @@ def test_cli_baseline_flags_a_regression_unless_accepted(small, tmp_path):
     ok = merge("--accept-regression", "TC-AF-001:leader_election_s")
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "accepted regression TC-AF-001" in ok.stdout
+    page = (tmp_path / "out" / "index.html").read_text()
+    row = page.split("Against baseline")[1].split("</table>")[0]
+    assert row.count("<tr class=") == 1 and "ops_per_s" not in row   # ops/s did not change
+    assert ('<tr class="unknown"><td>TC-AF-001</td><td class="num">3</td><td>leader_election_s'
+            '</td>') in row and "<td>accepted</td>" in row
 
 
 def test_violation_line_prefers_a_failure_then_says_why_unknown():
