@@ -150,3 +150,16 @@ def test_cli_serve_rejects_a_missing_store_in_one_line(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 254 and len(done.stderr.strip().splitlines()) == 1
     assert "--store" in done.stderr
+
+
+def test_cli_serve_on_a_taken_port_is_one_line_254(store):
+    import socket
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "harness", "serve", "--store", str(store),
+                               "--port", str(port)], cwd=ROOT, capture_output=True, text=True,
+                              timeout=60)
+    assert done.returncode == 254 and len(done.stderr.strip().splitlines()) == 1
+    assert f"--port {port}: cannot listen" in done.stderr
