@@ -30,11 +30,14 @@ class Window:
 
 
 def fault_windows(nemesis_events: list, end_s: float) -> list[Window]:
-    """Numbered windows F1, F2, ... in start order; the label names the fault and its nodes."""
+    """Numbered windows F1, F2, ... in start order; the label names the fault and its shape
+    (a partition's, e.g. majority-minority) or its nodes."""
     out = []
     for i, fault in enumerate(fault_timeline(nemesis_events), 1):
         nodes = tuple(str(n) for n in fault.nodes)
-        shown = " ".join(nodes) if len(nodes) <= 3 else f"{len(nodes)} nodes"
+        shape = fault.value.get("shape") if isinstance(fault.value, dict) else None
+        shown = str(shape) if shape else (" ".join(nodes) if len(nodes) <= 3
+                                          else f"{len(nodes)} nodes")
         end = fault.end / NS if fault.end is not None else max(end_s, fault.start / NS)
         out.append(Window(label=f"F{i} {fault.kind} {shown}".strip(), kind=fault.kind,
                           nodes=nodes, start_s=fault.start / NS, end_s=end,

@@ -199,3 +199,16 @@ def test_a_failed_sla_is_a_violation_at_the_start_of_its_episode():
     assert "total_rto_s: never happened" in first_violation({"sla": sla})[1]
     sla["slas"][1]["pass"] = None
     assert first_violation({"sla": sla}) is None
+
+
+def test_partition_windows_are_labelled_by_their_shape():
+    grudge = {"n1": ["n3"], "n2": ["n3"], "n3": ["n1", "n2"]}
+    events = [{"process": "nemesis", "type": "info", "f": "partition", "time": 2_000_000_000,
+               "value": {"grudge": grudge, "shape": "majority-minority", "fault": "f1-1"}},
+              {"process": "nemesis", "type": "info", "f": "pause", "time": 3_000_000_000,
+               "value": {"nodes": ["n1", "n2", "n3", "n4"], "fault": "f2-2"}},
+              {"process": "nemesis", "type": "info", "f": "heal", "time": 5_000_000_000,
+               "value": {"fault": "f1-1"}}]
+    windows = fault_windows(events, 9.0)
+    assert [(w.label, w.start_s, w.end_s, w.open) for w in windows] == [
+        ("F1 partition majority-minority", 2.0, 5.0, False), ("F2 pause 4 nodes", 3.0, 9.0, True)]
