@@ -19,7 +19,8 @@ acknowledged LSNs are exact PITR targets. After the heal (`final_reads`): flush 
 archives, verify every backup (the harness's verifier), restore.
 
 History ops (process ints of this workload; `key` null except markers):
-- f "window": invoke at a window's start, ok at its end; value {"phase", "index"};
+- f "window": invoke at a window's start, ok at its end; value {"phase", "index"}
+  (phase "baseline", "backup", or "extension": a chain still short after `duration`);
 - f "load", "ceiling": invoke / ok with the figures;
 - f "backup": invoke value {"node", "kind", "parent"}; ok value the node's reply
   (`backup` id, start/end LSN, parent, bytes, seconds, ...), plus `elapsed_s` as the
@@ -98,22 +99,29 @@ class BackupWorkload(Workload):
         await asyncio.gather(*(env.backup(n, "full", None, self.chunk_size) for n in firsts))
         markers = asyncio.create_task(_markers(env, self.markers_per_s, end + self.extend_s))
         try:
-            index, hard_end = 0, end + self.extend_s
-            while self._more(env, loop.time(), end, hard_end):
+            index = 0
+            while loop.time() + self.baseline_s + 0.2 < end:
                 await env.window("baseline", index, loop.time() + self.baseline_s, None)
                 await env.window("backup", index, loop.time() + self.window_s, self._backups)
                 index += 1
+            if self.mode == "chain" and self._short(env):
+                await env.window("extension", index, end + self.extend_s, self._extend)
         finally:
             markers.cancel()
             await asyncio.gather(markers, return_exceptions=True)
 
-    def _more(self, env: "_Env", now: float, end: float, hard_end: float) -> bool:
-        """Another baseline + backup window pair? Until `duration`; a chain shorter than
-        `incrementals` goes on (its markers still commit) for at most `extend_s` more."""
-        if now + self.baseline_s + 0.2 < end:
-            return True
-        return self.mode == "chain" and len(env.chain) - 1 < self.incrementals and \
-            now + self.baseline_s + self.window_s < hard_end
+    def _short(self, env: "_Env") -> bool:
+        return len(env.chain) - 1 < self.incrementals
+
+    async def _extend(self, env: "_Env", until: float) -> None:
+        """A chain still shorter than `incrementals` when `duration` is over grows on (the
+        markers still commit) for at most `extend_s`, backups back to back: a window of
+        phase "extension", not a backup window of the overhead comparison."""
+        loop = asyncio.get_running_loop()
+        while self._short(env) and loop.time() < until:
+            taken = await env.backup(env.repo, "incremental", env.chain[-1] if env.chain
+                                     else None, self.chunk_size)
+            await asyncio.sleep(0.02 if taken else 0.25)
 
     async def _load(self, env: "_Env", attempts: int = 3) -> None:
         """The load phase, on the leader; a fresh attempt (same keys, same values) when the
@@ -264,7 +272,8 @@ class _Env:
         try:
             if work is not None:
                 await work(self, until)
-            await asyncio.sleep(max(0.0, until - asyncio.get_running_loop().time()))
+            if phase != "extension":
+                await asyncio.sleep(max(0.0, until - asyncio.get_running_loop().time()))
         finally:
             self.record({"process": p, "type": "ok", "f": "window", "key": None,
                          "value": {"phase": phase, "index": index}, "time": self.clock()})
