@@ -179,7 +179,19 @@ async def execute(opts: RunOptions) -> dict:
             results["valid"], results["exit_code"] = "unknown", EXIT_HARNESS
     run.dir.write_json("results.json", results)
     (run.dir.path / "report.txt").write_text("\n".join(report.summary_lines(results)) + "\n")
+    _write_html(run, results)
     return results
+
+
+def _write_html(run: Run, results: dict) -> None:
+    """report.html beside results.json; a report that cannot be drawn never fails the run."""
+    run.progress.say("writing report.html")
+    try:
+        from harness.reports import write_html_report
+        write_html_report(run.dir.path, results)
+    except Exception as exc:   # the verdict is in results.json already
+        run.progress.say(f"report.html not written: {type(exc).__name__}: {exc} "
+                         f"(retry: harness report {run.dir.path})")
 
 
 def _note_failure(run: Run, exc: BaseException) -> str:
