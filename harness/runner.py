@@ -39,7 +39,8 @@ from workloads import make_workload, run_workload
 
 DEFAULT_CONCURRENCY = 8
 LEADER_WAIT_S = 10.0
-REVIVAL_BOUND_S = 15.0   # a node brought back must answer status within this
+REVIVAL_BOUND_S = 15.0
+INTERIM_S = 60.0         # interim.json cadence (soak runs)   # a node brought back must answer status within this
 
 
 @dataclass
@@ -369,9 +370,24 @@ async def guarded(run: Run, task: str, coro):
 
 
 async def _tick(run: Run, sampler) -> None:
+    """Progress 4 times a second; every INTERIM_S an interim.json a soak run can be watched by
+    (counts so far, elapsed, leader, the harness's own memory), written atomically."""
+    next_interim = run.clock() + INTERIM_S * 1e9
     while True:
         run.progress.tick(sampler.leader())
+        if run.clock() >= next_interim:
+            next_interim += INTERIM_S * 1e9
+            run.dir.write_json("interim.json", {
+                "phase": run.progress.phase, "elapsed_s": round(run.progress.elapsed(), 1),
+                "counts": dict(run.progress.counts), "leader": sampler.leader(),
+                "task_failures": len(run.failures), "max_rss_mib": _max_rss_mib(),
+                "time_ns": run.clock()})
         await asyncio.sleep(0.25)
+
+
+def _max_rss_mib() -> float:
+    import resource
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 async def _await_recovery(run: Run, sampler) -> None:
