@@ -13,6 +13,10 @@ Models, as in tests/data/corpus/README.md:
 - `multi-register`: f txn, value a list of [read|write, register, v] applied
   atomically; every register starts at the initial value.
 
+A single-register model also offers `register_view(op, null_read)` (the value the op
+reads and the value it writes) and `initial_state(initial_value)`, which the read-mapping
+fast path (checker/_readmap.py) uses instead of transitions.
+
 `initial_value` is the start state of every register / key. None means the
 model's default: null for the registers, "" for kv. With `free_initial=True`
 the start state is unknown (used to test a window cut out of a history).
