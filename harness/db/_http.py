@@ -123,7 +123,7 @@ class HttpConnection:
     async def _line(self) -> bytes:
         try:
             line = await self._reader.readuntil(b"\n")
-        except asyncio.IncompleteReadError as exc:
+        except asyncio.IncompleteReadError:
             raise EOFError(f"{self.host}:{self.port} closed the connection mid-reply") from None
         except asyncio.LimitOverrunError:
             raise BadReply(f"header line longer than {MAX_HEADER} bytes") from None

@@ -64,7 +64,7 @@ class Etcd(DB):
                          serializable_reads=serializable_reads)
         self.election_timeout_ms, self.heartbeat_ms = election_timeout_ms, heartbeat_ms
         self.pre_vote, self.serializable_reads = pre_vote, serializable_reads
-        self.client_port = CLIENT_PORT
+        self.client_port, self.peer_port, self.binary = CLIENT_PORT, PEER_PORT, ETCD
         self._members: dict[str, str] = {}       # member id -> node name
         self._status_conns: dict[str, HttpConnection] = {}
         self._status_locks: dict[str, asyncio.Lock] = {}
@@ -84,10 +84,10 @@ class Etcd(DB):
 
     def argv(self, host: Host) -> list[str]:
         """The member's etcd command line."""
-        cluster = ",".join(f"{h.name}=http://{h.address}:{PEER_PORT}" for h in self.hosts)
+        cluster = ",".join(f"{h.name}=http://{h.address}:{self.peer_port}" for h in self.hosts)
         client_url = f"http://{host.address}:{self.client_port}"
-        peer_url = f"http://{host.address}:{PEER_PORT}"
-        return [ETCD, "--name", host.name, "--data-dir", f"{host.workdir}/data",
+        peer_url = f"http://{host.address}:{self.peer_port}"
+        return [self.binary, "--name", host.name, "--data-dir", f"{host.workdir}/data",
                 "--listen-client-urls", client_url, "--advertise-client-urls", client_url,
                 "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
                 "--initial-cluster", cluster, "--initial-cluster-state", "new",
@@ -101,7 +101,8 @@ class Etcd(DB):
     async def setup(self, remote: Remote) -> None:
         """Check that etcd is installed, make the data directory: one round trip."""
         wd = shlex.quote(remote.host.workdir)
-        script = f"command -v {ETCD} >/dev/null || exit 10; mkdir -p {wd}/data"
+        script = (f"command -v {shlex.quote(self.binary)} >/dev/null || exit 10; "
+                  f"mkdir -p {wd}/data")
         res = await remote.exec(["sh", "-c", script], check=False)
         if res.exit_status == 10:
             raise HarnessError(f"{remote.host.name}: etcd is not installed on the host "

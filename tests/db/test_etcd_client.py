@@ -5,13 +5,12 @@ node); anything after sending that is not a reply is info for writes and fail fo
 nothing raises."""
 
 import asyncio
-import socket
 import time
 
 import pytest
+from etcd_ports import free_port
 
 from harness.db import db_class
-from harness.db._http import HttpConnection
 from harness.db.etcd import Etcd, status_fields
 from harness.db.etcd_client import EtcdClient, classify, prefix_end
 
@@ -79,15 +78,8 @@ def test_set_add_and_read_sorted(etcd, run):
     assert prefix_end("s9/") == "s90"
 
 
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_refused_connection_is_fail_or_next_node(etcd, run):
-    nodes = {"n0": ("127.0.0.1", closed_port()), "n1": etcd}
+    nodes = {"n0": ("127.0.0.1", free_port()), "n1": etcd}
     op = {"f": "write", "key": "r3", "value": 1}
     alone = EtcdClient("register", nodes, "n0", timeout=2.0, max_hops=0)
     out = run(ops(alone, op))[0]
