@@ -110,8 +110,9 @@ def _why(kind, culprits, model, initial_value) -> str:
     if kind == "chain-order":
         return (f"{t[0]} completed before {t[1]} was invoked, but the values they access are "
                 f"ordered the other way by cas")
-    return (f"{t[0]} completed before {t[1]} was invoked, and {t[2]} before {t[3]}: the values "
-            f"each pair accesses must come both before and after each other")
+    return (f"{t[0]} completed before {t[1]} was invoked, and {t[2]} before {t[3]}: of the two "
+            f"groups they belong to (a write, the reads of its value, the cas chained to it), "
+            f"each must come before the other")
 
 
 def counterexample_line(ce: dict) -> str:

@@ -28,6 +28,8 @@ def _summary(r):
         text += f", coverage {r['keys_decided']}/{r['keys']} keys decided"
     if r["valid"] is False:
         text += f", invalid keys: {_keys(r['invalid_keys'])}"
+    if "method" in r:
+        text += f", decided by {r['method']}"
     return text
 
 
@@ -50,6 +52,8 @@ def _counterexample(r):
            f"{w['from_time']}..{w['to_time']}), starting from {w['starts_from']} "
            f"{w['start_state']!r}, cannot be linearized:"]
     out += [f"    {_op(op)}" for op in w["ops"]]
+    if "certificate" in ce:
+        out.append(f"  why (read-mapping): {ce['certificate']['why']}")
     out.append(f"  longest partial linearization ({len(ce['longest_linearization'])} ops):")
     out += [f"    {_op(op)} -> state {op['state_after']!r}" for op in ce["longest_linearization"]]
     out.append(f"  then in state {ce['state_after_longest']!r} none of these can be placed next:")
