@@ -282,10 +282,7 @@ class _Env:
         value = {"node": node, "target": target, "out_of_range": out_of_range}
         if target.get("kind") == "time":
             value["time_ns"] = self.run_ns(target["time"])
-        reply = await self.op("restore", value, lambda: self.db.restore(node, target))
-        if reply is None:
-            return None
-        return reply
+        return await self.op("restore", value, lambda: self.db.restore(node, target))
 
 
 async def _ceiling(db, node, load_bytes) -> dict:
