@@ -104,9 +104,9 @@ class DockerBackend(Backend):
         image = await asyncio.to_thread(ensure_image, progress, client=self._client)
         started = time.monotonic()
         network = await asyncio.to_thread(self._create_network, spec.run_id)
-        progress(f"starting {spec.nodes} containers on network {network}")
+        progress(f"starting {spec.hosts} containers on network {network}")
         hosts = await _all(asyncio.to_thread(self._start_node, spec, image, network, i)
-                           for i in range(1, spec.nodes + 1))
+                           for i in range(1, spec.hosts + 1))
         await _all(wait_for_sshd(h.name, h.ssh_host, h.ssh_port) for h in hosts)
         progress(f"{spec.nodes} nodes up in {time.monotonic() - started:.1f} s: "
                  + " ".join(f"{h.name}={h.address}" for h in hosts))
@@ -125,11 +125,12 @@ class DockerBackend(Backend):
         try:
             return self._make_node(spec, image, network, i)
         except docker.errors.APIError as exc:
-            raise HarnessError(f"n{i}: container {resource_name(spec.run_id, f'n{i}')}: "
+            raise HarnessError(f"{spec.host_name(i)}: container "
+                               f"{resource_name(spec.run_id, spec.host_name(i))}: "
                                f"{exc.explanation or exc}") from None
 
     def _make_node(self, spec: ClusterSpec, image: str, network: str, i: int) -> Host:
-        node = f"n{i}"
+        node = spec.host_name(i)
         if spec.run_id in self._aborted:
             raise HarnessError(f"{node}: bring-up of run {spec.run_id} was abandoned")
         key = asyncssh.generate_private_key("ssh-ed25519", comment=f"{node}@{spec.run_id}")
@@ -230,7 +231,7 @@ def _owned_elsewhere(owner: str) -> bool:
 
 def _labelled_runs(client: docker.DockerClient) -> set[str]:
     """Run ids with containers or networks left, except runs a live harness still owns."""
-    found = client.containers.list(all=True, filters={"label": LABEL})
+    found = client.containers.list(all=True, filters={"label": LABEL}, ignore_removed=True)
     found += client.networks.list(filters={"label": LABEL})
     runs, live = set(), set()
     for r in found:
@@ -243,7 +244,8 @@ def _labelled_runs(client: docker.DockerClient) -> set[str]:
 
 
 async def _remove(client: docker.DockerClient, filters: dict) -> None:
-    containers = await asyncio.to_thread(client.containers.list, all=True, filters=filters)
+    containers = await asyncio.to_thread(client.containers.list, all=True, filters=filters,
+                                        ignore_removed=True)
     await asyncio.gather(*(asyncio.to_thread(_ignore_missing, c.remove, force=True)
                            for c in containers))
     networks = await asyncio.to_thread(client.networks.list, filters=filters)
