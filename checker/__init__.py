@@ -31,7 +31,7 @@ _LAZY = {
                      "read_node_events"), "checker.runlog"),
 }
 _CHECKER_MODULES = ("linearizable", "rpo", "splitbrain", "sla", "perf", "availability",
-                    "elections", "revival", "backup_chain", "restore", "backup_impact")
+                    "elections", "revival", "backup_chain", "restore", "backup_impact", "region_lag")
 
 
 def __getattr__(name):

@@ -39,6 +39,7 @@ class Node:
         self.events = EventLog(opts.data, opts.id, clock)
         self.kv = KV()
         self.archive = Archiver(opts.backup_dir, opts.id, clock)
+        self.region_links: dict = {}        # region name -> shipper.RegionLink
         self.applied_ts: float | None = self.archive.last_ts or None
         self.last_ts, self._ts_term = self.archive.last_ts, -1
         self.wal = Wal(opts.data, buffered="no-fsync" in opts.bugs)

@@ -16,6 +16,7 @@ from .errors import StartupError
 SHELL_BUGS = ("stale-read", "early-ack", "no-fsync")
 CORE_BUGS = ("vote-twice", "lease-no-check-quorum")
 BACKUP_BUGS = ("incr-drop-boundary", "pitr-off-by-one", "backup-torn-cut")
+REGION_BUGS = ("ship-early-ack",)
 IDENTITY_FILE = "cluster.json"
 
 
@@ -34,6 +35,7 @@ class Options:
     backup_chunk_size: int = 4 << 20
     backup_max_concurrent: int = 2
     archive_interval_ms: int = 200
+    regions: tuple = ()                 # ((name, (host, port)), ...): region stores to ship to
 
     @property
     def cluster_id(self) -> str:
@@ -86,8 +88,10 @@ def _parser() -> _Parser:
                    help="backups running at once on this node; more are refused (backup_busy)")
     p.add_argument("--archive-interval-ms", type=int, default=200,
                    help="seal archived log records into a segment at least this often")
+    p.add_argument("--region", action="append", default=[],
+                   help="NAME=HOST:PORT of a region store to ship every backup and segment to")
     p.add_argument("--bug", action="append", default=[],
-                   choices=SHELL_BUGS + CORE_BUGS + BACKUP_BUGS,
+                   choices=SHELL_BUGS + CORE_BUGS + BACKUP_BUGS + REGION_BUGS,
                    help="enable a planted bug (repeatable)")
     return p
 
@@ -116,7 +120,8 @@ def parse(argv: list[str]) -> Options:
                    bugs=frozenset(a.bug), backup_dir=a.backup_dir or default_backup_dir(a.data),
                    backup_chunk_size=a.backup_chunk_size,
                    backup_max_concurrent=a.backup_max_concurrent,
-                   archive_interval_ms=a.archive_interval_ms)
+                   archive_interval_ms=a.archive_interval_ms,
+                   regions=tuple(sorted(parse_peers(",".join(a.region)).items())) if a.region else ())
 
 
 def default_backup_dir(data: str) -> str:

@@ -17,6 +17,7 @@ from .errors import StartupError
 from .node import Node
 from .protocol import encode_line
 from .service import Service
+from .shipper import RegionLink
 from .transport import PeerLink, serve_peer
 
 log = logging.getLogger("emulator.server")
@@ -69,6 +70,11 @@ class Server:
         if "no-fsync" in self.opts.bugs:
             tasks.append(tg.create_task(self._flush_buffer()))
         tasks.append(tg.create_task(self._archive()))
+        for name, addr in self.opts.regions:
+            link = RegionLink(self.opts.id, name, addr, self.opts.backup_dir,
+                              early_ack="ship-early-ack" in self.opts.bugs)
+            self.node.region_links[name] = link
+            tasks.append(tg.create_task(link.run()))
         return tasks
 
     async def _archive(self) -> None:

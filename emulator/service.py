@@ -132,4 +132,5 @@ def status(node) -> dict:
         "wall_clock": node.clock.wall(), "bugs": sorted(node.opts.bugs),
         "peers_connected": sorted(p for p, link in node.links.items() if link.connected),
         "archived_lsn": node.archive.archived_lsn, "applied_ts": node.applied_ts,
+        "regions": {n: link.status() for n, link in getattr(node, "region_links", {}).items()},
     }

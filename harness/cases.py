@@ -31,7 +31,9 @@ from checker import SLA_METRICS
 
 CASES_DIR = Path(__file__).parent / "cases"
 FIELDS = {"id", "title", "proves", "nodes", "node_counts", "time_limit", "recovery",
-          "workloads", "nemesis", "checkers", "sla", "required_slas", "db", "priority"}
+          "workloads", "nemesis", "checkers", "sla", "required_slas", "db", "priority",
+          "regions"}
+MAX_REGIONS = 5                   # backup-store hosts r1..rK beside the nodes
 WORKLOAD_FIELDS = {"name", "keys", "concurrency", "rate", "options"}
 PRIORITIES = ("P0", "P1", "P2")
 DB_FIELDS = {"election_timeout_ms", "heartbeat_ms"}
@@ -59,6 +61,7 @@ class Case:
     proves: str = ""
     node_counts: list[int] = field(default_factory=list)
     raw: dict = field(default_factory=dict)
+    regions: int = 0              # region hosts r1..rK (backup stores), 0: none
 
 
 def catalogue() -> list[Path]:
@@ -137,6 +140,11 @@ def load_case(name: str) -> Case:
 
 def node_names(n: int) -> list[str]:
     return [f"n{i}" for i in range(1, n + 1)]
+
+
+def region_names(regions: int) -> list[str]:
+    """The region hosts of a case: r1..rK; a schedule may name them like nodes."""
+    return [f"r{i}" for i in range(1, regions + 1)]
 
 
 def check_node_count(case: Case, nodes: int) -> None:
@@ -228,14 +236,15 @@ def parse_case(raw, src: str) -> Case:
         checkers=_checkers(src, raw["checkers"]),
         sla=_sla(src, raw.get("sla", {})),
         required_slas=_required(src, raw.get("required_slas", [])),
-        db=_db(src, raw.get("db", {})), raw=raw)
+        db=_db(src, raw.get("db", {})), raw=raw,
+        regions=int(_num(src, raw, "regions", 0, 0, integer=True, maximum=MAX_REGIONS)))
     if raw.get("priority", "P2") not in PRIORITIES:
         _fail(src, "priority", f"must be one of {', '.join(PRIORITIES)}, got "
               f"{_shown(raw.get('priority'))}")
     if case.nodes not in node_counts:
         _fail(src, "nodes", f"{case.nodes} is not one of node_counts "
               f"({', '.join(map(str, node_counts))})")
-    case.nemesis = _nemesis(src, raw["nemesis"], node_counts, case.time_limit)
+    case.nemesis = _nemesis(src, raw["nemesis"], node_counts, case.time_limit, case.regions)
     return case
 
 
@@ -296,14 +305,15 @@ def _workload_options(src, where, cls, options) -> None:
         _fail(src, f"{where}.options", str(exc))
 
 
-def _nemesis(src, section, node_counts: list[int], time_limit: float) -> dict:
+def _nemesis(src, section, node_counts: list[int], time_limit: float, regions: int = 0) -> dict:
     """The one validation of the section is the nemesis's; the schedule is then built for
     each node count the case allows (bounded: refused in milliseconds if too long)."""
     try:
         nemesis.check_section(section)
         for n in node_counts:
             try:
-                nemesis.build_schedule(section, node_names(n), 0, time_limit)
+                nemesis.build_schedule(section, node_names(n) + region_names(regions), 0,
+                                       time_limit)
             except BadSchedule as exc:
                 raise BadSchedule(f"{exc} (on {n} nodes)") from None
     except BadSchedule as exc:

@@ -71,7 +71,7 @@ def new_run_id() -> str:
 
 async def provision(backend_name: str, nodes: int, run_dir: Path | str, *,
                     inventory: str | None = None, run_id: str | None = None,
-                    progress: Callable[[str], None] = print) -> Cluster:
+                    progress: Callable[[str], None] = print, regions: int = 0) -> Cluster:
     """Bring up `nodes` hosts with a fresh run keypair in `run_dir`; return the Cluster.
 
     Bad input (node count, backend, inventory) raises BadInput before anything is
@@ -85,15 +85,30 @@ async def provision(backend_name: str, nodes: int, run_dir: Path | str, *,
     run_dir.mkdir(parents=True, exist_ok=True)
     key = run_dir / "id_ed25519"
     public = generate_keypair(key, f"harness-{run_id}")
-    spec = ClusterSpec(run_id=run_id, nodes=nodes, run_dir=run_dir, public_key=public)
-    progress(f"{name}: bringing up {nodes} node(s), run {run_id}")
+    spec = ClusterSpec(run_id=run_id, nodes=nodes, run_dir=run_dir, public_key=public,
+                       regions=regions)
+    progress(f"{name}: bringing up {nodes} node(s)"
+             + (f" and {regions} region host(s)" if regions else "") + f", run {run_id}")
     hosts = await backend.up(spec, progress)
     hosts = [h if h.key_path else dataclasses.replace(h, key_path=str(key)) for h in hosts]
+    hosts = [dataclasses.replace(h, region=h.name) if h.name in region_names(regions) else h
+             for h in hosts]
     return Cluster(backend=name, run_id=run_id, created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                    run_dir=run_dir, hosts=hosts, key_path=str(key),
                    public_key_path=str(key) + ".pub",
                    inventory=os.path.abspath(inventory) if inventory else None,
                    backend_obj=backend)
+
+
+def region_names(regions: int) -> list[str]:
+    """The region hosts a case asks for: r1..rK (backup stores, not database nodes)."""
+    return [f"r{i}" for i in range(1, regions + 1)]
+
+
+def split_hosts(hosts: list[Host], regions: int) -> tuple[list[Host], list[Host]]:
+    """(database nodes, region hosts) of a cluster provisioned with `regions`."""
+    names = set(region_names(regions))
+    return [h for h in hosts if h.name not in names], [h for h in hosts if h.name in names]
 
 
 async def teardown(cluster: Cluster) -> None:

@@ -27,7 +27,7 @@ import yaml
 
 import nemesis
 from harness import analysis, capabilities, cluster_state, report
-from harness.cases import Case
+from harness.cases import Case, region_names
 from harness.control import close_all, connect_all
 from harness.db import db_class, make_db, parse_db_opts
 from harness.errors import EXIT_HARNESS, HarnessError
@@ -70,8 +70,9 @@ class Run:
         directory, and `store/latest` does not move."""
         self.opts, self.case = opts, opts.case
         self.nodes = [f"n{i}" for i in range(1, opts.nodes + 1)]
-        self.schedule = nemesis.build_schedule(self.case.nemesis, self.nodes, opts.seed,
-                                               self.duration_hint())
+        self.regions = region_names(self.case.regions)   # region hosts: faults may name them
+        self.schedule = nemesis.build_schedule(self.case.nemesis, self.nodes + self.regions,
+                                               opts.seed, self.duration_hint())
         self.duration = max(self.duration_hint(), nemesis.end_time(self.schedule) + 2.0)
         self.db_cls = db_class(opts.db)
         self.db_options = parse_db_opts(opts.db, opts.db_opts, self.case.db,
@@ -86,6 +87,7 @@ class Run:
         self.meta: dict = {}
         self.cluster = None
         self.remotes: list = []
+        self.region_remotes: list = []
         self.guard = None
         self.db = None
         self.revival = None
@@ -246,16 +248,21 @@ async def _provision_and_test(run: Run) -> None:
     try:
         run.cluster = await cluster_state.provision(
             opts.backend, opts.nodes, run.dir.path, inventory=opts.inventory,
-            progress=run.progress.say)
-        db = make_db(opts.db, run.cluster.hosts, run.db_options)
+            progress=run.progress.say, regions=run.case.regions)
+        node_hosts, region_hosts = cluster_state.split_hosts(run.cluster.hosts, run.case.regions)
+        db = make_db(opts.db, node_hosts, run.db_options)
         run.db = db
         run.cluster.db = db.describe()
         cluster_state.write_record(run.cluster, opts.store)
         run.write_meta(run_id=run.cluster.run_id, backend=run.cluster.backend,
                        hosts={h.name: h.address for h in run.cluster.hosts})
-        run.remotes = await connect_all(run.cluster.hosts)
+        run.remotes = await connect_all(node_hosts)
         if hasattr(db, "attach"):          # adapters acting on node disks (backups)
             db.attach(run.remotes)
+        if region_hosts:                   # backup-store hosts: their stores before the nodes
+            run.region_remotes = await connect_all(region_hosts)
+            run.progress.say(f"starting region stores on {', '.join(run.regions)}")
+            await db.start_regions(run.region_remotes)
         run.progress.say("installing and starting the database")
         leader = await cluster_state.start_db(db, run.remotes)
         run.progress.say(f"leader elected: {leader}")
@@ -265,8 +272,9 @@ async def _provision_and_test(run: Run) -> None:
 
 
 async def _test(run: Run, db) -> None:
-    sampler = StateSampler(db, run.cluster.hosts, run.states.write, run.clock)
-    nem = nemesis.Nemesis({r.host.name: r for r in run.remotes}, nemesis.Ledger(run.dir.path),
+    sampler = StateSampler(db, db.hosts, run.states.write, run.clock)
+    nem = nemesis.Nemesis({r.host.name: r for r in run.remotes + run.region_remotes},
+                          nemesis.Ledger(run.dir.path),
                           record=run.record, clock=run.clock, db=db)
     await nemesis.validate(nem, run.schedule)
     run.revival = RevivalWatcher(db, {r.host.name: r for r in run.remotes}, run.record, run.clock,
@@ -414,6 +422,12 @@ async def _finish(run: Run) -> None:
                 except (HarnessError, OSError, asyncio.TimeoutError) as exc:
                     run.progress.say(f"{r.host.name}: could not download logs: {exc}")
             await close_all(run.remotes)
+        if run.region_remotes:
+            try:
+                await asyncio.wait_for(run.db.region_logs(run.dir.path / "nodes"), 30)
+            except (HarnessError, OSError, asyncio.TimeoutError) as exc:
+                run.progress.say(f"could not download region store logs: {exc}")
+            await close_all(run.region_remotes)
         if run.cluster is not None and not run.opts.leave_running:
             run.progress.say("tearing down")
             await cluster_state.teardown(run.cluster)

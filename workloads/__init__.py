@@ -11,6 +11,7 @@ from workloads._base import Workload
 from workloads._client import Client, Connect, Outcome
 from workloads._driver import run_workload
 from workloads.backup import BackupWorkload
+from workloads.regions import RegionsWorkload
 from workloads.register import RegisterWorkload
 from workloads.sets import SetWorkload, parse_set
 
@@ -18,6 +19,7 @@ WORKLOADS = {
     "register": RegisterWorkload,
     "set": SetWorkload,
     "backup": BackupWorkload,
+    "regions": RegionsWorkload,
 }
 
 

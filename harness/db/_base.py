@@ -36,6 +36,7 @@ CAPABILITIES = {
     "local-reads": "read one replica's own state without redirects (final per-node reads)",
     "backup": "full backups, list, verify and restore to latest",
     "incremental-backup": "incremental backups chained on a parent",
+    "regions": "ships backups and archive segments to region store hosts (TC-BR-003/004)",
     "pitr": "point-in-time restore to an LSN or a timestamp",
 }
 

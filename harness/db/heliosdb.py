@@ -22,6 +22,7 @@ from harness.db import _wire
 from harness.db._base import DB, Option
 from harness.db.heliosdb_backup import BackupOps
 from harness.db.heliosdb_client import HeliosClient
+from harness.db.heliosdb_regions import RegionOps
 from harness.errors import HarnessError
 
 PORT = 7000
@@ -42,10 +43,10 @@ def emulator_tarball(src: Path = EMULATOR_SRC) -> bytes:
     return buf.getvalue()
 
 
-class HeliosDB(BackupOps, DB):
+class HeliosDB(RegionOps, BackupOps, DB):
     name = "heliosdb"
     capabilities = frozenset({"kill", "pause", "clock", "disk", "local-reads", "backup",
-                              "incremental-backup", "pitr"})
+                              "incremental-backup", "pitr", "regions"})
     client_kinds = ("register", "set")
     options = {
         "election_timeout_ms": Option(int, "mean randomized election timeout", 10, 600_000),
@@ -88,7 +89,7 @@ class HeliosDB(BackupOps, DB):
                 "--heartbeat-ms", str(self.heartbeat_ms)]
         for bug in self.bugs:
             argv += ["--bug", bug]
-        return argv
+        return argv + self.region_flags()
 
     async def setup(self, remote: Remote) -> None:
         """Check python3 and blake3, then unpack the emulator into workdir/lib: one round trip."""

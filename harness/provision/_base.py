@@ -27,6 +27,15 @@ class ClusterSpec:
     nodes: int
     run_dir: Path
     public_key: str          # "ssh-ed25519 AAAA... harness-<run_id>", authorized for the SSH user
+    regions: int = 0         # backup-store hosts r1..rK after the nodes (TC-BR-003/004)
+
+    @property
+    def hosts(self) -> int:
+        return self.nodes + self.regions
+
+    def host_name(self, i: int) -> str:
+        """Host i (1-based): n1..nN, then the region hosts r1..rK."""
+        return f"n{i}" if i <= self.nodes else f"r{i - self.nodes}"
 
 
 Progress = Callable[[str], None]

@@ -125,10 +125,10 @@ class NetnsBackend(Backend):
         authorized = state / "authorized_keys"
         write_private(authorized, (spec.public_key.strip() + "\n").encode())
         (state / "empty_rc").write_bytes(b"")
-        await self._make_network(run_id, spec.nodes, subnet)
-        hosts = [self._prepare_node(spec, i, subnet, authorized) for i in range(1, spec.nodes + 1)]
+        await self._make_network(run_id, spec.hosts, subnet)
+        hosts = [self._prepare_node(spec, i, subnet, authorized) for i in range(1, spec.hosts + 1)]
         await asyncio.gather(*(self._start_node(run_id, i, h) for i, h in enumerate(hosts, 1)))
-        progress(f"netns: {spec.nodes} sshd started, waiting for them to answer")
+        progress(f"netns: {spec.hosts} sshd started, waiting for them to answer")
         await asyncio.gather(*(wait_for_sshd(h.ssh_host, h.ssh_port) for h in hosts))
         return hosts
 
@@ -154,21 +154,22 @@ class NetnsBackend(Backend):
                          "-m", "comment", "--comment", label, "-j", "ACCEPT"])
 
     def _prepare_node(self, spec: ClusterSpec, i: int, subnet, authorized: Path) -> Host:
-        node_dir = nm.state_dir(spec.run_id) / f"n{i}"
+        name = spec.host_name(i)
+        node_dir = nm.state_dir(spec.run_id) / name
         (node_dir / "work").mkdir(parents=True)
         host_key = node_dir / "ssh_host_ed25519_key"
-        public = generate_keypair(host_key, f"n{i}@{spec.run_id}")
+        public = generate_keypair(host_key, f"{name}@{spec.run_id}")
         address = nm.node_address(subnet, i)
         (node_dir / "sshd_config").write_text(_SSHD_CONFIG.format(
             address=address, host_key=host_key, authorized_keys=authorized, path=node_path()))
-        return Host(name=f"n{i}", address=address, ssh_host=address, ssh_port=22,
+        return Host(name=name, address=address, ssh_host=address, ssh_port=22,
                     user="root", host_key=public, workdir=str(node_dir / "work"),
                     extra={"backend": "netns", "netns": nm.netns_name(spec.run_id, i),
                            "bridge": nm.bridge_name(spec.run_id),
                            "gateway": nm.bridge_address(subnet)})
 
     async def _start_node(self, run_id: str, i: int, host: Host) -> None:
-        ns, node_dir = nm.netns_name(run_id, i), nm.state_dir(run_id) / f"n{i}"
+        ns, node_dir = nm.netns_name(run_id, i), nm.state_dir(run_id) / host.name
         batch = f"addr add {host.address}/24 dev eth0\nlink set eth0 up\nlink set lo up\n"
         await run_local(["ip", "-n", ns, "-batch", "-"], stdin=batch.encode())
         # ip netns exec gives a private mount namespace; a tmpfs /run there gives

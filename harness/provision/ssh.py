@@ -10,6 +10,7 @@ recorded in pidfiles under the run's directory and removes it.
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 
 from harness.control import Host, SshRemote, close_all, connect_all, on_all
@@ -45,10 +46,14 @@ class SshBackend(Backend):
 
     async def up(self, spec: ClusterSpec, progress: Progress) -> list[Host]:
         entries = self.inventory.hosts
-        if spec.nodes > len(entries):
-            raise BadInput(f"--nodes {spec.nodes}: inventory {self.inventory.path} lists only "
-                           f"{len(entries)} hosts")
+        if spec.hosts > len(entries):
+            raise BadInput(f"--nodes {spec.nodes}" + (f" and {spec.regions} region hosts"
+                           if spec.regions else "") + f": inventory {self.inventory.path} "
+                           f"lists only {len(entries)} hosts")
+        # Region hosts (r1..rK) are the inventory's entries after the nodes.
         hosts = [inventory_host(e, spec.run_id) for e in entries[:spec.nodes]]
+        hosts += [dataclasses.replace(inventory_host(e, spec.run_id), name=spec.host_name(i))
+                  for i, e in enumerate(entries[spec.nodes:spec.hosts], spec.nodes + 1)]
         progress(f"ssh: connecting to {', '.join(h.name for h in hosts)}")
         remotes = await self._connect(hosts)
         try:
