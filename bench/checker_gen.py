@@ -174,7 +174,8 @@ HARD = [  # (name, ops, keys, processes, info rate)
 GEN = [  # (name, model, ops, keys, processes)
     ("reg-1k-c5", "cas-register", 1000, 1, 5), ("reg-5k-c10", "cas-register", 5000, 1, 10),
     ("reg-20k-c10", "cas-register", 20000, 1, 10), ("reg8-5k-c10", "cas-register", 5000, 8, 10),
-    ("reg8-20k-c20", "cas-register", 20000, 8, 20), ("reg64-20k-c20", "cas-register", 20000, 64, 20),
+    ("reg8-20k-c20", "cas-register", 20000, 8, 20),
+    ("reg64-20k-c20", "cas-register", 20000, 64, 20),
     ("kv8-5k-c10", "kv", 5000, 8, 10), ("kv8-20k-c10", "kv", 20000, 8, 10),
     ("kv64-20k-c20", "kv", 20000, 64, 20),
 ]

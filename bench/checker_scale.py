@@ -75,8 +75,9 @@ def main(argv=None) -> int:
               f"{med['elapsed_s']:.2f} | {med['search_s']:.2f} | {med['wall_s']:.2f} | "
               f"{med['cpu_s']:.2f} | {med['rss_mib']:.0f} |",
               flush=True)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     print(f"\n(runs per file: {args.runs}; medians; time limit {args.time_limit} s; "
-          f"benchmark process max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MiB)")
+          f"benchmark process max RSS {rss} MiB)")
     return 0
 
 
