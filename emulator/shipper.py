@@ -6,7 +6,8 @@ with its .json) the region has not acknowledged, and ships each item's files in
 order, manifest last, waiting for the region's reply to every put: an item is
 acknowledged only when the region has stored every file of it. Asynchronous:
 backups and segments never wait for a region. On a connection failure or a
-silent region (partition) the task reconnects every RETRY_S and asks the region
+silent region (partition) the link is reset (unsent bytes dropped), and the task
+reconnects every RETRY_S and asks the region
 what it holds (`have`), so a region that was cut off catches up after the heal.
 
 Planted bug `ship-early-ack`: an item is counted acknowledged as soon as its
@@ -21,6 +22,8 @@ import base64
 import json
 import logging
 import os
+import socket
+import struct
 
 from . import repo as R
 
@@ -102,7 +105,7 @@ class RegionLink:
                 if len(todo) < BATCH:
                     await asyncio.sleep(PASS_S)
         finally:
-            writer.close()
+            _reset(writer)
 
     async def _ship(self, reader, writer, key: str, files) -> None:
         pending = 0
@@ -144,6 +147,19 @@ def _held_items(files: dict, repo: str, cache: dict) -> set[str]:
         if all(p in files and (d is None or files[p] == d) for p, d in wanted):
             held.add(key)
     return held
+
+
+def _reset(writer) -> None:
+    """Drop a link we gave up on at once (RST, unsent bytes discarded) rather than let
+    the kernel keep retransmitting into a partition: whatever was not acknowledged is
+    shipped again on the next connection."""
+    sock = writer.get_extra_info("socket")
+    try:
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except OSError:
+        pass
+    writer.transport.abort()
 
 
 def _read(path: str) -> bytes:
