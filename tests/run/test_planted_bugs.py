@@ -198,7 +198,7 @@ def test_contested_elections_pass_against_the_correct_emulator(store):
 def test_no_fsync_node_that_cannot_restart_is_named(store):
     """The issue's run (tc-af-002, its own 60 s, six leader kills): with no-fsync a killed
     node loses the WAL records still in its process buffer, finds on restart that its log
-    no longer follows its snapshot and refuses to start. The run ends exit 1 naming that
+    is no longer contiguous and refuses to start. The run ends exit 1 naming that
     node and its last log line (revival), never 255. 20 s (two kills) is too short: 0 of 3
     netns runs hit it."""
     checks = failed(*run_case("tc-af-002", store, "no-fsync", time_limit="60"))
