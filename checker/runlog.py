@@ -221,6 +221,17 @@ class StateIndex:
         lead = self.leader_at(t)
         return None if lead is None else self.latest(lead[0], t).get("commit")
 
+    def first_leader_commit(self, t: int) -> tuple[int, int] | None:
+        """(time, commit) of the first leader known at or after t: at t itself when a leader
+        is known then (a heal often completes while an election is still running); None
+        if no leader is ever sampled from t on."""
+        if (commit := self.leader_commit_at(t)) is not None:
+            return t, commit
+        for s in self.samples[bisect.bisect_left([x["time"] for x in self.samples], t):]:
+            if s.get("role") == "leader":
+                return s["time"], s.get("commit")
+        return None
+
 
 def client_events(history_events) -> list:
     """(line, event) pairs of the client ops (not nemesis), for checker._history.parse_events."""

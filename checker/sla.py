@@ -171,10 +171,13 @@ def _elected(ep, index, nodes):
 
 
 def _caught_up(node, t_r, index):
-    """First time at or after t_r that node's applied index reached the leader's commit at t_r."""
-    target = index.leader_commit_at(t_r)
-    if target is None:
+    """First time at or after t_r that node's applied index reached the leader's commit at t_r
+    (or, with no leader at t_r, the commit of the first leader sampled after it: a heal that
+    completes mid-election is no reason to call a failback "never")."""
+    first = index.first_leader_commit(t_r)
+    if first is None or first[1] is None:
         return None
+    target = first[1]
     return next((s["time"] for s in index.after(node, t_r) if s.get("applied", -1) >= target),
                 None)
 

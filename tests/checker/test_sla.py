@@ -200,3 +200,38 @@ def test_redirect_is_missed_when_no_op_is_served_in_a_later_term():
     s = by_name(r)
     assert s["client_redirect_s"]["pass"] is False and s["client_redirect_s"]["missed"] == 1
     assert r["valid"] is False
+
+
+def test_failback_when_the_heal_completes_mid_election_is_measured_not_never():
+    """No leader is sampled at the heal (an election is running): failback is measured to
+    the commit of the first leader sampled after it (etcd at 5 and 7 nodes showed this)."""
+    h = (op(1, "write", 0, 10, lsn=1)
+         + nemesis("partition", {"grudge": {"n1": ["n2", "n3"], "n2": ["n1"], "n3": ["n1"]}}, 1000)
+         + op(2, "write", 2300, 2400, node="n2", term=3, lsn=3) + nemesis("heal", None, 4000))
+    states = [sample(t, n, "leader" if n == "n1" else "follower", 2, "n1", 1, 1)
+              for t in range(0, 1000, 50) for n in N3]
+    states += [sample(t, n, "leader" if n == "n2" else "follower", 3, "n2", 3, 3)
+               for t in range(2200, 3900, 50) for n in ("n2", "n3")]
+    states += [sample(t, n, "candidate", 4, None, 3, 3) for t in range(3900, 4300, 50)
+               for n in ("n2", "n3")]                  # no leader from 3.9 s to 4.3 s
+    states += [sample(t, "n1", "follower", 2, None, 1, 1) for t in range(2000, 4100, 50)]
+    states += [sample(t, n, "leader" if n == "n3" else "follower", 4, "n3", 4, 4)
+               for t in range(4300, 5000, 50) for n in ("n2", "n3")]
+    states += [sample(t, "n1", "follower", 4, "n3", 3 if t < 4600 else 4, 3)
+               for t in range(4100, 5000, 50)]
+    s = by_name(check_slas(h, states, [], thresholds=SEED_THRESHOLDS))
+    assert s["failback_s"]["measured"] == 0.6 and s["failback_s"]["pass"] is True
+
+
+def test_failback_that_never_catches_up_still_fails():
+    """The same run where the old leader never reaches the new leader's commit: never."""
+    h = (op(1, "write", 0, 10, lsn=1)
+         + nemesis("partition", {"grudge": {"n1": ["n2", "n3"], "n2": ["n1"], "n3": ["n1"]}}, 1000)
+         + op(2, "write", 2300, 2400, node="n2", term=3, lsn=3) + nemesis("heal", None, 4000))
+    states = [sample(t, n, "leader" if n == "n1" else "follower", 2, "n1", 1, 1)
+              for t in range(0, 1000, 50) for n in N3]
+    states += [sample(t, n, "leader" if n == "n2" else "follower", 3, "n2", 3, 3)
+               for t in range(2200, 5000, 50) for n in ("n2", "n3")]
+    states += [sample(t, "n1", "follower", 3, "n2", 1, 1) for t in range(4100, 5000, 50)]
+    s = by_name(check_slas(h, states, [], thresholds=SEED_THRESHOLDS))
+    assert s["failback_s"]["measured"] == "never" and s["failback_s"]["pass"] is False
