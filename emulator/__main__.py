@@ -36,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in ("restore", "verify"):
         from .restore import main as repo_main  # offline backup-repository commands
         return repo_main(argv)
+    if argv and argv[0] == "repair":
+        from .repair import main as repair_main  # repair a repository copy from regions
+        return repair_main(argv[1:])
     if argv and argv[0] == "region-store":
         from .region import main as region_main  # a region host's backup store
         return region_main(argv[1:])

@@ -25,6 +25,7 @@ record at the incremental's start LSN out of its content.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import time
@@ -241,15 +242,17 @@ def archive_summary(segs: list[dict]) -> dict:
             "last_ts": stamps[-1]["last_ts"] if stamps else None, "gaps": gaps}
 
 
-def verify_repo(repo: str, bid: str | None) -> dict | None:
+def verify_repo(repo: str, bid: str | None, skip_checksum: bool = False) -> dict | None:
     """Re-hash backup `bid` (or every backup and archive segment): {valid, bad, backups,
-    segments, bytes}; None if `bid` names no backup directory."""
+    segments, bytes}; None if `bid` names no backup directory. `skip_checksum`: the
+    planted bug verify-skip-manifest-checksum (a manifest is believed unchecked)."""
     ids = R.backup_ids(repo)
     if bid is not None and bid not in ids:
         return None
     bad, total, checked = [], 0, 0
     for b in ([bid] if bid else ids):
-        m, why = R.read_manifest(os.path.join(repo, R.BACKUPS, b, R.MANIFEST))
+        m, why = (_unchecked if skip_checksum else R.read_manifest)(
+            os.path.join(repo, R.BACKUPS, b, R.MANIFEST))
         checked += 1
         if m is None:
             bad.append({"backup": b, "chunk": R.MANIFEST, "reason": why})
@@ -265,3 +268,12 @@ def verify_repo(repo: str, bid: str | None) -> dict | None:
             bad.append({"segment": m["file"][:-4], "chunk": m["file"], "reason": why})
     return {"valid": not bad, "bad": bad, "backups": checked,
             "segments": len(segs) + len(bad_segs), "bytes": total}
+
+
+def _unchecked(path: str) -> tuple[dict | None, str | None]:
+    """A manifest read without its checksum check (the planted bug only)."""
+    try:
+        with open(path, "rb") as f:
+            return json.loads(f.read()), None
+    except (OSError, ValueError) as e:
+        return None, f"unreadable: {e}"

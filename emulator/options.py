@@ -16,7 +16,7 @@ from .errors import StartupError
 SHELL_BUGS = ("stale-read", "early-ack", "no-fsync")
 CORE_BUGS = ("vote-twice", "lease-no-check-quorum")
 BACKUP_BUGS = ("incr-drop-boundary", "pitr-off-by-one", "backup-torn-cut")
-REGION_BUGS = ("ship-early-ack",)
+REGION_BUGS = ("ship-early-ack", "verify-skip-manifest-checksum", "repair-unverified-source")
 IDENTITY_FILE = "cluster.json"
 
 

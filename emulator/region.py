@@ -12,6 +12,8 @@ JSON lines over TCP, one request at a time per connection:
   dir), its arrival appended to DIR/arrivals.jsonl (fsynced), and only then the
   reply {"ok": true, "arrived": wall time}.
 - have: {"op": "have", "node"}: {"ok", "files": {path: blake3}} of what it holds.
+- get: {"op": "get", "node", "path"}: {"ok", "data": base64} of the file as it is on
+  disk now (a repairer must verify it), or `not_found`.
 - status: {"ok", "region", "wall_clock", "nodes": {node: {"backups": {id: {created,
   arrived, end_lsn}}, "segments": count held, "archived_lsn": greatest last LSN held}}}.
 """
@@ -112,6 +114,19 @@ class RegionStore:
         self._note(node, path, found, t, data)
         return {"ok": True, "arrived": t}
 
+    def get(self, req: dict) -> dict:
+        """The bytes of a held file as they are on disk now (a repairer verifies them)."""
+        node, path = req.get("node"), req.get("path")
+        if not isinstance(node, str) or not NODE_RE.match(node) or not isinstance(path, str) \
+                or not PATH_RE.match(path):
+            return _err("bad_request", f"no such repository file {node!r} {path!r}")
+        try:
+            with open(os.path.join(self.dir, node, path), "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            return _err("not_found", f"{node}/{path}: not held")
+        return {"ok": True, "data": base64.b64encode(data).decode()}
+
     def status(self) -> dict:
         return {"ok": True, "region": self.name, "wall_clock": time.time(),
                 "nodes": {n: {"backups": v.get("backups", {}),
@@ -128,6 +143,8 @@ class RegionStore:
             return {"ok": True, "files": dict(self.files.get(req.get("node"), {}))}
         if op == "status":
             return self.status()
+        if op == "get":
+            return self.get(req)
         return _err("bad_request", f"unknown op {op!r}")
 
 

@@ -38,7 +38,7 @@ from . import repo as R
 from . import snapshot as snapfile
 from .backup import verify_repo
 from .errors import EXIT_BAD_START, NodeError, StartupError
-from .options import BACKUP_BUGS
+from .options import BACKUP_BUGS, REGION_BUGS
 from .raft._types import HardState, Snapshot
 from .statemachine import KV
 from .wal import Wal
@@ -63,6 +63,7 @@ def _parsers() -> tuple[_Parser, _Parser]:
     v = _Parser(prog="verify", description="re-hash every manifest, chunk and segment")
     v.add_argument("--repo", required=True)
     v.add_argument("--backup")
+    v.add_argument("--bug", action="append", default=[], choices=REGION_BUGS)
     return r, v
 
 
@@ -112,17 +113,18 @@ def _target(a) -> dict:
     return {"kind": "latest"} if a.latest else {"kind": "backup"}
 
 
-def _repo_bugs(repo: str) -> set[str]:
+def _repo_bugs(repo: str, known=BACKUP_BUGS) -> set[str]:
     try:
         with open(os.path.join(repo, R.REPO_FILE)) as f:
-            return set(json.load(f).get("bugs", ())) & set(BACKUP_BUGS)
+            return set(json.load(f).get("bugs", ())) & set(known)
     except (OSError, ValueError):
         return set()
 
 
 def _verify(a) -> int:
     started = time.monotonic()
-    result = verify_repo(a.repo, a.backup)
+    result = verify_repo(a.repo, a.backup, "verify-skip-manifest-checksum" in
+                         set(a.bug) | _repo_bugs(a.repo, REGION_BUGS))
     if result is None:
         print(json.dumps(NodeError("backup_not_found", f"no backup {a.backup!r} in "
                                    f"{a.repo}").reply()))

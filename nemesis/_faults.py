@@ -172,6 +172,22 @@ async def _truncate(nem, p, leader):
     return await nem.truncate(p["node"], p["path"], p.get("drop_bytes", 1))
 
 
+def _corrupt(kind: str):
+    async def apply(nem, p, leader):
+        return await nem.corrupt(kind, p["node"], p.get("repo", "data-backups"),
+                                 p.get("backup", 0), p.get("seed", 0))
+    return apply
+
+
+_REPO = re.compile(r"^[A-Za-z0-9_./-]{1,200}$")
+CORRUPT_PARAMS = {
+    "node": P.name,
+    "repo": lambda v, w: P.text(v, w, _REPO, "a repository copy under the host's workdir, "
+                                "e.g. data-backups (a node's) or regions/n2 (a region's)"),
+    "backup": lambda v, w: P.number(v, w, minimum=-1000, maximum=1000, integer=True),
+    "seed": lambda v, w: P.number(v, w, integer=True)}
+
+
 # ---- cross-parameter checks -----------------------------------------------------------------
 
 def _partition_check(p: dict, where: str) -> None:
@@ -240,6 +256,16 @@ FAULTS: dict[str, Fault] = {f.name: f for f in (
                                   "drop_bytes": lambda v, w: P.number(v, w, minimum=1,
                                                                       integer=True)},
           required=("node", "path"), needs="disk"),
+    Fault("backup-bitflip", _corrupt("bitflip"), CORRUPT_PARAMS, required=("node",),
+          needs="backup"),
+    Fault("backup-truncate", _corrupt("truncate"), CORRUPT_PARAMS, required=("node",),
+          needs="backup"),
+    Fault("backup-delete", _corrupt("delete"), CORRUPT_PARAMS, required=("node",),
+          needs="backup"),
+    Fault("backup-misdirect", _corrupt("misdirect"), CORRUPT_PARAMS, required=("node",),
+          needs="backup"),
+    Fault("backup-manifest", _corrupt("manifest"), CORRUPT_PARAMS, required=("node",),
+          needs="backup"),
     Fault("contested-election", contest_election,
           {"hold": lambda v, w: P.number(v, w, minimum=None, above=0.0, maximum=10.0)},
           needs="kill"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping
 
-from . import _disk, _network, _process
+from . import _corrupt, _disk, _network, _process
 from ._core import NemesisCore
 from ._grudge import grudge_to_json
 
@@ -90,6 +90,13 @@ class Nemesis(NemesisCore):
     async def truncate(self, node: str, path: str, drop_bytes: int) -> str:
         return await self._act("truncate", {"node": node, "path": path, "drop_bytes": drop_bytes},
                                lambda fid: _disk.truncate(self, fid, node, path, drop_bytes))
+
+    async def corrupt(self, kind: str, node: str, repo: str, backup: int, seed: int) -> str:
+        """Corrupt a backup file of a repository copy (nemesis._corrupt); one-shot."""
+        return await self._act(f"backup-{kind}", {"node": node, "repo": repo, "backup": backup,
+                                                  "seed": seed},
+                               lambda fid: _corrupt.corrupt(self, fid, kind, node, repo, backup,
+                                                            seed))
 
     async def end(self, fault: str) -> dict:
         """Undo one fault, then verify (an f "heal" info event)."""
