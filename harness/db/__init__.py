@@ -51,6 +51,7 @@ def parse_db_opts(name: str, items: list[str], defaults: dict | None = None,
         first = key not in overridden
         overridden.add(key)
         out[key] = _value(cls, key, raw, f"--db-opt {item!r}", replace=first, out=out)
+    cls([], **out)    # rules across options (etcd: election >= 5 x heartbeat), before anything
     return out
 
 

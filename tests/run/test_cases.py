@@ -141,3 +141,11 @@ def test_cycle_schedule_starts_after_a_quiet_phase():
     s = build_schedule(case.nemesis, nodes(5), 1, case.time_limit)
     assert s.steps and s.steps[0].at >= 3.0
     assert build_schedule(case.nemesis, nodes(5), 1, case.time_limit) == s
+
+
+def test_rules_across_database_options_are_checked_before_anything_starts():
+    """etcd needs election >= 5 x heartbeat: refused while parsing the options (no cluster)."""
+    with pytest.raises(BadInput, match="at least 5 x heartbeat_ms"):
+        parse_db_opts("etcd", ["election_timeout_ms=100", "heartbeat_ms=50"])
+    assert parse_db_opts("etcd", ["election_timeout_ms=500", "heartbeat_ms=100"]) == {
+        "election_timeout_ms": 500, "heartbeat_ms": 100}
