@@ -31,7 +31,8 @@ _LAZY = {
                      "read_node_events"), "checker.runlog"),
 }
 _CHECKER_MODULES = ("linearizable", "rpo", "splitbrain", "sla", "perf", "availability",
-                    "elections", "revival", "backup_chain", "restore", "backup_impact", "region_lag")
+                    "elections", "revival", "backup_chain", "restore", "backup_impact", "region_lag",
+                    "corruption")
 
 
 def __getattr__(name):

@@ -11,6 +11,7 @@ from workloads._base import Workload
 from workloads._client import Client, Connect, Outcome
 from workloads._driver import run_workload
 from workloads.backup import BackupWorkload
+from workloads.corruption import CorruptionWorkload
 from workloads.regions import RegionsWorkload
 from workloads.register import RegisterWorkload
 from workloads.sets import SetWorkload, parse_set
@@ -20,6 +21,7 @@ WORKLOADS = {
     "set": SetWorkload,
     "backup": BackupWorkload,
     "regions": RegionsWorkload,
+    "corruption": CorruptionWorkload,
 }
 
 

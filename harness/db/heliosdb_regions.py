@@ -92,6 +92,50 @@ class RegionOps:
         return {"errors": region_verify.compare_copies(source, copies), "source": counts(source),
                 "copies": {r: counts(c) for r, c in copies.items()}}
 
+    # ---- copies of one node's repository: the node's own and each region's ----------------
+
+    def copy_place(self, host: str, node: str) -> tuple[Remote, str]:
+        """(Remote, directory) of `host`'s copy of `node`'s repository (host: the node
+        itself, or a region)."""
+        if host in self.region_remotes:
+            return self.region_remotes[host], self.region_repo(host, node)
+        return self.remote(host), self.repo_dir(host)
+
+    def _bug_flags(self, *bugs: str) -> str:
+        return "".join(f" --bug {b}" for b in bugs if b in self.bugs)
+
+    async def _emulator(self, host: str, args: str, timeout: float = 300.0) -> dict:
+        r = self.region_remotes.get(host) or self.remote(host)
+        wd = shlex.quote(r.host.workdir)
+        res = await r.exec(["sh", "-c", f"cd {wd} && PYTHONPATH=lib python3 -m emulator {args}"],
+                           timeout=timeout, check=False)
+        try:
+            return json.loads(res.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            raise HarnessError(f"{host}: emulator {args.split()[0]} exit {res.exit_status}: "
+                               f"{res.stderr.strip()[-300:]}") from None
+
+    async def copy_verify_db(self, host: str, node: str) -> dict:
+        """The database's own verify of `host`'s copy (`python -m emulator verify`)."""
+        _, repo = self.copy_place(host, node)
+        return await self._emulator(host, f"verify --repo {shlex.quote(repo)}"
+                                    + self._bug_flags("verify-skip-manifest-checksum"))
+
+    async def copy_verify_harness(self, host: str, node: str) -> dict:
+        """The harness's own reading of `host`'s copy: {"bad": [{path, reason}], ...}."""
+        r, repo = self.copy_place(host, node)
+        out = await region_verify.repo_files(r, repo)
+        return {k: out[k] for k in ("backups", "segments", "bad", "bytes_hashed")}
+
+    async def copy_repair(self, host: str, node: str) -> dict:
+        """The database's repair of `host`'s copy from every other region's copy."""
+        _, repo = self.copy_place(host, node)
+        sources = ",".join(f"{n}={a}:{p}" for n, (a, p) in sorted(self.region_addrs.items())
+                           if n != host)
+        return await self._emulator(host, f"repair --repo {shlex.quote(repo)} --node "
+                                    f"{shlex.quote(node)} --from {sources}"
+                                    + self._bug_flags("repair-unverified-source"))
+
     async def region_logs(self, local_dir) -> None:
         for name, r in self.region_remotes.items():
             out = local_dir / name

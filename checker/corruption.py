@@ -1,0 +1,188 @@
+"""Corruption of backup copies: every injection detected by both verifiers, repaired from a
+good copy where one exists, refused where none does (layer: checker, pure).
+
+Injections are the nemesis's backup-* fault events (their info value names the
+copy's host `node`, the `backup` id, the `chunk` file and the `kind`). The
+corruption workload (workloads/corruption.py) records, per copy:
+`verify-intact` (before any injection), `detect-db` (the database's verify:
+`bad` items {backup, chunk, reason}), `detect-harness` (the harness's own
+reading: `bad` items {path, reason}), `repair`, `verify-after` (the harness's
+reading of every copy after the repairs) and `restore-corrupt` (a restore of a
+backup still damaged after repair).
+
+Judged, per injection: detected by the database's verify AND by the harness,
+each naming that backup and chunk; no finding on a copy that no injection
+explains (a false alarm, visible because the copies verified intact first);
+repaired iff some region copy of that backup had no injection (then the copy
+verifies clean after repair), else still damaged and its restore refused with
+`backup_corrupt` (that refusal is the correct outcome; restoring it is not).
+"""
+
+from __future__ import annotations
+
+from checker._api import Checker, RunContext
+
+KINDS = ("bitflip", "truncate", "delete", "misdirect", "manifest")
+
+
+def _ops(history, f):
+    """{copy or None: (invoke, completion)} for f; completion None if missing."""
+    inv, out = {}, {}
+    for e in history:
+        if e.get("f") != f or not isinstance(e.get("process"), int):
+            continue
+        if e["type"] == "invoke":
+            inv[e["process"]] = e
+        elif e["process"] in inv:
+            out[e["process"]] = e
+    return [(i, out.get(p)) for p, i in inv.items()]
+
+
+def injections(history) -> list[dict]:
+    """Every corruption the nemesis applied: {kind, copy, backup, chunk, time, ...}."""
+    out = []
+    for e in history:
+        f = e.get("f") or ""
+        v = e.get("value") or {}
+        if e.get("process") == "nemesis" and e.get("type") == "info" and \
+                f.startswith("backup-") and f[7:] in KINDS and "error" not in v:
+            out.append({"kind": f[7:], "copy": v.get("node"), "backup": v.get("backup"),
+                        "chunk": v.get("chunk"), "offset": v.get("offset"), "time": e["time"],
+                        "fault": v.get("fault")})
+    return out
+
+
+def _per_copy(history, f) -> dict:
+    found = {}
+    for inv, done in _ops(history, f):
+        if done is not None and done["type"] == "ok":
+            found[(inv.get("value") or {}).get("copy")] = done.get("value") or {}
+    return found
+
+
+def _explains(inj, copy, backup, chunk) -> bool:
+    return inj["copy"] == copy and inj["backup"] == backup and inj["chunk"] == chunk
+
+
+def _db_items(found) -> list[tuple]:
+    return [(b.get("backup"), b.get("chunk"), b.get("reason")) for b in found.get("bad", [])
+            if "backup" in b]
+
+
+def _harness_items(found) -> list[tuple]:
+    out = []
+    for b in found.get("bad", []):
+        parts = str(b.get("path", "")).split("/")
+        if len(parts) == 3 and parts[0] == "backups":
+            out.append((parts[1], parts[2], b.get("reason")))
+    return out
+
+
+def _detection(injs, db, harness) -> tuple[list, dict]:
+    errors, figures = [], {k: {"injected": 0, "detected_db": 0, "detected_harness": 0,
+                               "repaired": 0, "refused": 0} for k in KINDS}
+    for inj in injs:
+        fig = figures[inj["kind"]]
+        fig["injected"] += 1
+        for who, items in (("db", _db_items(db.get(inj["copy"], {}))),
+                           ("harness", _harness_items(harness.get(inj["copy"], {})))):
+            if inj["copy"] not in (db if who == "db" else harness):
+                errors.append(f"{inj['copy']}: no {who} verification recorded after the heal")
+            elif any(_explains(inj, inj["copy"], b, c) for b, c, _ in items):
+                fig[f"detected_{who}"] += 1
+            else:
+                errors.append(f"{'database' if who == 'db' else 'harness'} verify missed "
+                              f"{inj['kind']} on {inj['copy']}: backup {inj['backup']}, "
+                              f"{inj['chunk']}" + (f" at offset {inj['offset']}"
+                                                   if inj["offset"] is not None else ""))
+    for who, per in (("database", db), ("harness", harness)):
+        for copy, found in per.items():
+            items = _db_items(found) if who == "database" else _harness_items(found)
+            for b, c, why in items:
+                if not any(_explains(i, copy, b, c) for i in injs):
+                    errors.append(f"false alarm: the {who} verify of {copy} reports {b} {c} "
+                                  f"({why}) that no injection explains")
+    return errors, figures
+
+
+def _repairs(history, injs, figures) -> list:
+    errors = []
+    after = next((d.get("value") for _, d in _ops(history, "verify-after")
+                  if d is not None and d["type"] == "ok"), None)
+    if after is None:
+        return ["no verification after the repairs was recorded"]
+    refusals = {(i.get("value") or {}).get("target", {}).get("backup"): d
+                for i, d in _ops(history, "restore-corrupt")}
+    copies = set(after)
+    for inj in injs:
+        good = sorted(c for c in copies if c != inj["copy"] and c.startswith("r") and not any(
+            i["copy"] == c and i["backup"] == inj["backup"] for i in injs))
+        still = [b for b, _, _ in _harness_items(after.get(inj["copy"], {}))
+                 if b == inj["backup"]]
+        if good and not still:
+            figures[inj["kind"]]["repaired"] += 1
+        elif good:
+            errors.append(f"not repaired: {inj['kind']} on {inj['copy']} (backup "
+                          f"{inj['backup']}) is still damaged after repair although "
+                          f"{', '.join(good)} held an intact copy")
+        elif not still:
+            errors.append(f"{inj['copy']}: backup {inj['backup']} verifies clean after repair "
+                          f"although every region copy was corrupt")
+        else:
+            done = refusals.get(inj["backup"])
+            if inj["copy"] not in copies or not inj["copy"].startswith("n"):
+                figures[inj["kind"]]["refused"] += 1      # a region copy: nothing restores it
+            elif done is None:
+                errors.append(f"no restore of {inj['backup']} (every copy corrupt) was tried")
+            elif done["type"] == "ok":
+                errors.append(f"restored {inj['backup']} although every copy of it is corrupt: "
+                              f"it must be refused (backup_corrupt)")
+            elif done.get("error") == "backup_corrupt":
+                figures[inj["kind"]]["refused"] += 1
+            else:
+                errors.append(f"restore of {inj['backup']} (every copy corrupt): expected a "
+                              f"backup_corrupt refusal, got {done['type']} ({done.get('error')})")
+    return errors
+
+
+def _intact(history, injs) -> list:
+    first = min((i["time"] for i in injs), default=None)
+    done = [d for _, d in _ops(history, "verify-intact") if d is not None and d["type"] == "ok"]
+    if not done:
+        return ["the copies were not verified intact before the injections"]
+    d = done[0]
+    errors = []
+    if first is not None and d["time"] > first:
+        errors.append(f"the intact verification ended at {d['time'] / 1e9:.1f} s, after the "
+                      f"first injection at {first / 1e9:.1f} s")
+    for copy, found in (d.get("value") or {}).items():
+        errors += [f"{copy} was not intact before any injection: {b['path']}: {b['reason']}"
+                   for b in found.get("bad", [])]
+    return errors
+
+
+def check(history: list, ctx: RunContext) -> dict:
+    injs = injections(history)
+    if not injs:
+        return {"valid": "unknown", "summary": "no corruption was injected", "errors": []}
+    db, harness = _per_copy(history, "detect-db"), _per_copy(history, "detect-harness")
+    errors = _intact(history, injs)
+    found, figures = _detection(injs, db, harness)
+    errors += found + _repairs(history, injs, figures)
+    k = sum(f["injected"] for f in figures.values())
+    dd = sum(f["detected_db"] for f in figures.values())
+    dh = sum(f["detected_harness"] for f in figures.values())
+    rep = sum(f["repaired"] for f in figures.values())
+    ref = sum(f["refused"] for f in figures.values())
+    summary = (f"{k} injections: detected {dd}/{k} by the database, {dh}/{k} by the harness; "
+               f"{rep} repaired from a good copy, {ref} refused (every copy corrupt)")
+    if errors:
+        summary = f"{len(errors)} violation(s): {errors[0]}"
+    return {"valid": not errors, "summary": summary, "errors": errors,
+            "per_kind": {k_: f for k_, f in figures.items() if f["injected"]},
+            "injections": injs}
+
+
+CHECKER = Checker("corruption", "run", check,
+                  "every corruption detected by both verifiers, repaired from a good copy or "
+                  "refused")
