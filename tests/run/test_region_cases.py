@@ -1,9 +1,12 @@
-"""TC-BR-003 end to end: the correct emulator passes, the planted shipper bug is caught
+"""TC-BR-003 and TC-BR-004 end to end: the correct emulator passes, each planted region bug
+is caught
 (layer: tests, slow: real clusters with region hosts on the default backend).
 
 | bug | case | named violation |
 |---|---|---|
 | ship-early-ack | tc-br-003 | region-lag: a node counts more items acknowledged by r1 than r1 holds; copies differ |
+| verify-skip-manifest-checksum | tc-br-004 | corruption: database verify missed manifest on n2 |
+| repair-unverified-source | tc-br-004 | corruption: not repaired ... although r2, r3 held an intact copy |
 
 Short runs (--time-limit; the case's partition and shaped-link steps still run), 3 nodes,
 as a user would run them (`harness run ... --json`).
@@ -69,3 +72,29 @@ def test_ship_early_ack_is_caught(store):
                for e in lag["errors"]), report
     assert any(e.startswith("copies differ: ") and "r1: lacks" in e for e in lag["errors"]), \
         report
+
+
+def test_tc_br_004_passes(store):
+    code, results, report = run_case("tc-br-004", store)
+    assert code == 0 and results["valid"] is True, report
+    cor = results["checks"]["corruption"]
+    kinds = cor["per_kind"]
+    assert set(kinds) == {"bitflip", "truncate", "delete", "misdirect", "manifest"}, report
+    for k, f in kinds.items():                   # 100% detection by both verifiers
+        assert f["detected_db"] == f["detected_harness"] == f["injected"] > 0, (k, report)
+    assert kinds["bitflip"]["refused"] == 4 and kinds["bitflip"]["repaired"] == 1, report
+    assert all(kinds[k]["repaired"] == 1 for k in ("truncate", "delete", "misdirect",
+                                                    "manifest")), report
+    restores = results["checks"]["restore"]["restores"]
+    assert len(restores) == 5 and not any(r["errors"] for r in restores), report
+
+
+@pytest.mark.parametrize("bug,violation", [
+    ("verify-skip-manifest-checksum", "database verify missed manifest on n2"),
+    ("repair-unverified-source", "is still damaged after repair although r2, r3 held"),
+])
+def test_corruption_bugs_are_caught(store, bug, violation):
+    code, results, report = run_case("tc-br-004", store, bug)
+    cor = results["checks"]["corruption"]
+    assert code == 1 and cor["valid"] is False, report
+    assert any(violation in e for e in cor["errors"]), report

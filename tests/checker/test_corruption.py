@@ -1,0 +1,95 @@
+"""checker/corruption.py on histories it must accept and reject (layer: tests)."""
+
+from checker import RunContext
+from checker.corruption import check
+
+S = 1_000_000_000
+FULL, INCR = "n2-000001-full", "n2-000002-incr"
+
+
+def inj(t, kind, copy, backup, chunk):
+    return {"process": "nemesis", "type": "info", "f": f"backup-{kind}", "time": t * S,
+            "value": {"node": copy, "backup": backup, "chunk": chunk, "offset": 3,
+                      "fault": f"f{t}"}}
+
+
+def op(p, f, t, inv, value, type_="ok", **extra):
+    return [{"process": p, "type": "invoke", "f": f, "time": t * S, "value": inv},
+            {"process": p, "type": type_, "f": f, "time": t * S + 1, "value": value, **extra}]
+
+
+def harness_bad(*items):
+    return {"bad": [{"path": f"backups/{b}/{c}", "reason": "blake3 mismatch"} for b, c in items]}
+
+
+def history(*, db_misses=False, still_bad=(), refused="backup_corrupt", alarm=False):
+    copies = ("n2", "r1", "r2", "r3")
+    h = op(1, "verify-intact", 5, {}, {c: {"bad": []} for c in copies})
+    h += [inj(10, "bitflip", "n2", FULL, "chunk-000003"),           # r1..r3 intact: repairable
+          inj(11, "manifest", "r1", FULL, "manifest.json")]     # r2, r3 intact
+    h += [inj(12 + i, "bitflip", c, INCR, "chunk-000000") for i, c in enumerate(copies)]
+    p = 10
+    for c in copies:                                                 # what each verify found
+        want = [(INCR, "chunk-000000")] + ([(FULL, "chunk-000003")] if c == "n2" else []) + \
+            ([(FULL, "manifest.json")] if c == "r1" else [])
+        if alarm and c == "r3":
+            want.append((FULL, "chunk-000001"))
+        db = [{"backup": b, "chunk": ch, "reason": "x"} for b, ch in want
+              if not (db_misses and ch == "manifest.json")]
+        h += op(p, "detect-db", 20, {"copy": c}, {"valid": False, "bad": db})
+        h += op(p + 1, "detect-harness", 20, {"copy": c}, harness_bad(*want))
+        p += 2
+    after = {c: harness_bad((INCR, "chunk-000000"), *still_bad) if c != "r1" else
+             harness_bad((INCR, "chunk-000000")) for c in copies}
+    h += op(50, "verify-after", 30, {}, after)
+    target = {"kind": "backup", "backup": INCR}
+    if refused == "ok":
+        h += op(51, "restore-corrupt", 31, {"target": target}, {"restored_lsn": 9})
+    else:
+        h += op(51, "restore-corrupt", 31, {"target": target}, None, "fail", error=refused)
+    return h
+
+
+def test_accepts_detection_repair_and_refusal():
+    res = check(history(), RunContext())
+    assert res["valid"] is True, res["errors"]
+    assert res["errors"] == []
+    assert res["per_kind"] == {
+        "bitflip": {"injected": 5, "detected_db": 5, "detected_harness": 5, "repaired": 1,
+                    "refused": 4},
+        "manifest": {"injected": 1, "detected_db": 1, "detected_harness": 1, "repaired": 1,
+                     "refused": 0}}
+
+
+def test_rejects_a_missed_detection_and_a_false_alarm():
+    res = check(history(db_misses=True), RunContext())
+    assert res["valid"] is False
+    assert res["errors"] == [f"database verify missed manifest on r1: backup {FULL}, "
+                             f"manifest.json at offset 3"]
+    res = check(history(alarm=True), RunContext())
+    assert res["valid"] is False
+    assert sum(e.startswith("false alarm: the ") and "r3" in e for e in res["errors"]) == 2
+
+
+def test_rejects_a_copy_left_damaged_while_a_good_copy_existed():
+    res = check(history(still_bad=[(FULL, "chunk-000003")]), RunContext())
+    assert res["valid"] is False
+    assert res["errors"] == [f"not repaired: bitflip on n2 (backup {FULL}) is still damaged "
+                             "after repair although r2, r3 held an intact copy"]
+
+
+def test_rejects_restoring_a_backup_corrupt_in_every_copy():
+    res = check(history(refused="ok"), RunContext())
+    assert res["valid"] is False
+    assert res["errors"] == [f"restored {INCR} although every copy of it is corrupt: it must "
+                             "be refused (backup_corrupt)"]
+    res = check(history(refused="io_error"), RunContext())
+    assert res["errors"] == [f"restore of {INCR} (every copy corrupt): expected a "
+                             "backup_corrupt refusal, got fail (io_error)"]
+
+
+def test_rejects_no_intact_verification_and_is_unknown_without_injections():
+    h = [e for e in history() if e["f"] != "verify-intact"]
+    assert check(h, RunContext())["errors"][0] == \
+        "the copies were not verified intact before the injections"
+    assert check([], RunContext())["valid"] == "unknown"
