@@ -180,7 +180,26 @@ def check(history: list, ctx: RunContext) -> dict:
         summary = f"{len(errors)} violation(s): {errors[0]}"
     return {"valid": not errors, "summary": summary, "errors": errors,
             "per_kind": {k_: f for k_, f in figures.items() if f["injected"]},
-            "injections": injs}
+            "injections": injs, "throughput": throughput(history)}
+
+
+def throughput(history) -> dict:
+    """Bytes per second of the harness's verification (hashed on the control node), the
+    database's verify and repair, next to the same run's machine ceilings (reported, not
+    judged: the seed's > 10 GB/s verification and > 1 GB/s repair exceed this machine)."""
+    def rate(f, nbytes, secs):
+        done = [d.get("value") or {} for _, d in _ops(history, f)
+                if d is not None and d["type"] == "ok"]
+        b = sum(v.get(nbytes) or 0 for v in done)
+        s = sum(v.get(secs) or 0 for v in done)
+        return {"bytes": b, "seconds": round(s, 6), "bytes_per_s": round(b / s) if s else None}
+    ceil = next((d.get("value") for _, d in _ops(history, "ceiling")
+                 if d is not None and d["type"] == "ok"), None) or {}
+    return {"harness_verify": rate("detect-harness", "bytes_hashed", "seconds"),
+            "db_verify": rate("detect-db", "bytes", "seconds"),
+            "repair": rate("repair", "bytes", "seconds"),
+            "ceilings": {k: ceil.get(k) for k in ("disk_write_bytes_per_s", "blake3_bytes_per_s",
+                                                   "control_blake3_bytes_per_s")}}
 
 
 CHECKER = Checker("corruption", "run", check,

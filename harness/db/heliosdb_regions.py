@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shlex
+import time
 
 from remote import Remote
 from harness import region_verify
@@ -124,8 +125,10 @@ class RegionOps:
     async def copy_verify_harness(self, host: str, node: str) -> dict:
         """The harness's own reading of `host`'s copy: {"bad": [{path, reason}], ...}."""
         r, repo = self.copy_place(host, node)
+        started = time.monotonic()
         out = await region_verify.repo_files(r, repo)
-        return {k: out[k] for k in ("backups", "segments", "bad", "bytes_hashed")}
+        return {**{k: out[k] for k in ("backups", "segments", "bad", "bytes_hashed")},
+                "seconds": round(time.monotonic() - started, 6)}
 
     async def copy_repair(self, host: str, node: str) -> dict:
         """The database's repair of `host`'s copy from every other region's copy."""
