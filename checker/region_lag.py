@@ -193,6 +193,8 @@ def check(history: list, ctx: RunContext) -> dict:
         if m in SLA_METRICS and next(s for s in slas if s["name"] == m)["measured"] is None:
             valid = False if valid is False else "unknown"
     figures = {r: {"calm_median_s": pct(v["calm"], 0.5), "calm_p99_s": pct(v["calm"], 0.99),
+                   "faulted_median_s": pct(v["faulted"], 0.5),
+                   "faulted_p99_s": pct(v["faulted"], 0.99),
                    "faulted_max_s": max(v["faulted"]) if v["faulted"] else None,
                    "calm": len(v["calm"]), "faulted": len(v["faulted"])} for r, v in per.items()}
     summary = (f"{len(regions)} regions, {len(samples)} samples (max gap {gaps:.2f} s); lag p99 "
@@ -202,7 +204,11 @@ def check(history: list, ctx: RunContext) -> dict:
                f"{'identical' if ver is not None and not final_errors else 'NOT verified identical'}")
     if errors:
         summary = f"{len(errors)} violation(s): {errors[0]}"
-    return {"valid": valid, "summary": summary, "errors": errors, "slas": slas,
+    shaped = {r: sorted({k for _, _, k in w if k != "partition"}) for r, w in faults.items()
+              if any(k != "partition" for _, _, k in w)}
+    if shaped:     # which link shaping ran: tc tbf (bandwidth) everywhere, netem where present
+        summary += "; shaped links: " + ", ".join(f"{r} {'+'.join(k)}" for r, k in shaped.items())
+    return {"valid": valid, "summary": summary, "errors": errors, "slas": slas, "shaped": shaped,
             "lag": figures, "episodes": episodes, "max_sample_gap_s": gaps,
             "verify": ver and {k: ver.get(k) for k in ("regions", "source", "acked", "held")}}
 
