@@ -106,11 +106,13 @@ def table(all_rows: list[dict]) -> str:
 
 
 def summary(all_rows: list[dict]) -> str:
-    out = ["| bug | case | expected | caught at nodes (seeds run until caught) |", "|---|---|---|---|"]
+    out = ["| bug | case | expected | caught at nodes (seeds run until caught) |",
+           "|---|---|---|---|"]
     keys = list(dict.fromkeys((r["bug"], r["case"], r["expected"]) for r in all_rows))
     for bug, case, expected in keys:
         cells = []
-        for nodes in sorted({r["nodes"] for r in all_rows if (r["bug"], r["case"]) == (bug, case)}):
+        counts = {r["nodes"] for r in all_rows if (r["bug"], r["case"]) == (bug, case)}
+        for nodes in sorted(counts):
             mine = [r for r in all_rows if (r["bug"], r["case"], r["nodes"]) == (bug, case, nodes)]
             hit = [r["seed"] for r in mine if r["caught"]]
             cells.append(f"{nodes}: {'seed ' + str(hit[0]) if hit else 'missed'} "
