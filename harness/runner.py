@@ -264,11 +264,36 @@ async def _provision_and_test(run: Run) -> None:
             run.progress.say(f"starting region stores on {', '.join(run.regions)}")
             await db.start_regions(run.region_remotes)
         run.progress.say("installing and starting the database")
-        leader = await cluster_state.start_db(db, run.remotes)
+        try:
+            leader = await cluster_state.start_db(db, run.remotes)
+        except HarnessError:
+            if await _split_brain_at_start(run, db):
+                return                 # a finding, checked like any run: exit 1, not 255
+            raise
         run.progress.say(f"leader elected: {leader}")
         await _test(run, db)
     finally:
         await _finish(run)
+
+
+async def _split_brain_at_start(run: Run, db) -> bool:
+    """The cluster never agreed on a leader at start-up: if two nodes claim to lead one term,
+    that is a safety violation of the database, not a failure of the run. Record every
+    node's status as state samples (the split-brain checker judges them) and say so."""
+    sampler = StateSampler(db, run.cluster.hosts, run.states.write, run.clock)
+    await sampler.sample_all()
+    terms: dict = {}
+    for s in sampler.latest.values():
+        if s.get("ok") and s.get("role") == "leader":
+            terms.setdefault(s.get("term"), []).append(s["node"])
+    split = {t: sorted(ns) for t, ns in terms.items() if len(ns) > 1}
+    if not split:
+        return False
+    run.progress.say("no single leader at start: " + "; ".join(
+        f"term {t}: {', '.join(ns)} all lead" for t, ns in split.items()))
+    run.write_meta(workload_start_ns=run.clock(), start_split_brain={str(t): ns for t, ns
+                                                                      in split.items()})
+    return True
 
 
 async def _test(run: Run, db) -> None:

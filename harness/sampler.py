@@ -31,6 +31,10 @@ class StateSampler:
         self.latest[host.name] = sample
         self.record(sample)
 
+    async def sample_all(self) -> None:
+        """One sample of every node, now (written like the periodic ones)."""
+        await asyncio.gather(*(self._sample(h) for h in self.hosts))
+
     async def run(self) -> None:
         """Sample until cancelled; each node on its own cadence so a slow node delays nobody."""
         async with asyncio.TaskGroup() as tg:
