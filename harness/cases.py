@@ -32,7 +32,7 @@ from checker import SLA_METRICS
 CASES_DIR = Path(__file__).parent / "cases"
 FIELDS = {"id", "title", "proves", "nodes", "node_counts", "time_limit", "recovery",
           "workloads", "nemesis", "checkers", "sla", "required_slas", "db", "priority",
-          "regions"}
+          "regions", "revival"}
 MAX_REGIONS = 5                   # backup-store hosts r1..rK beside the nodes
 WORKLOAD_FIELDS = {"name", "keys", "concurrency", "rate", "options"}
 PRIORITIES = ("P0", "P1", "P2")
@@ -62,6 +62,7 @@ class Case:
     node_counts: list[int] = field(default_factory=list)
     raw: dict = field(default_factory=dict)
     regions: int = 0              # region hosts r1..rK (backup stores), 0: none
+    revival: float = 15.0         # s a node brought back (kill/pause end, restart) may take to answer
 
 
 def catalogue() -> list[Path]:
@@ -231,6 +232,7 @@ def parse_case(raw, src: str) -> Case:
         node_counts=node_counts,
         time_limit=_num(src, raw, "time_limit", 60, 1, maximum=MAX_SECONDS),
         recovery=_num(src, raw, "recovery", 20, 1, maximum=MAX_SECONDS),
+        revival=_num(src, raw, "revival", 15, 1, maximum=MAX_SECONDS),
         workloads=_workloads(src, raw["workloads"]),
         nemesis={},
         checkers=_checkers(src, raw["checkers"]),

@@ -222,3 +222,13 @@ def test_cli_refuses_hostile_run_options_before_creating_anything(argv, needle, 
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 254 and len(lines) == 1 and needle in lines[0], proc.stderr[-500:]
     assert not store.exists()
+
+
+def test_revival_bound_is_a_case_field_with_a_default():
+    raw = {"id": "X", "workloads": [{"name": "register"}], "checkers": ["revival"],
+           "nemesis": {"timeline": [{"at": 1, "fault": "kill", "targets": "one", "duration": 1}]}}
+    assert parse_case(dict(raw), "x").revival == 15
+    assert parse_case({**raw, "revival": 40}, "x").revival == 40
+    for bad in (0, -3, float("nan"), "soon"):
+        with pytest.raises(BadInput, match="field 'revival'"):
+            parse_case({**raw, "revival": bad}, "x")
