@@ -33,7 +33,10 @@ def main() -> int:
     cmd = [sys.executable, "-m", "harness", "run", a.case, "--nodes", str(a.nodes),
            "--backend", a.backend, "--time-limit", str(a.minutes * 60), "--seed", "1",
            "--store", str(store), "--quiet", "--json"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    out_path = store / "soak-results.json"
+    # stdout to a file, not a pipe: results.json of a long run is larger than a pipe's
+    # buffer, and a pipe nobody reads until the end would block the harness at exit.
+    proc = subprocess.Popen(cmd, stdout=out_path.open("w"), text=True)
     me = psutil.Process(proc.pid)
     samples = []
     started = time.monotonic()
@@ -44,7 +47,7 @@ def main() -> int:
         except psutil.Error:
             pass
         time.sleep(a.every)
-    out = proc.stdout.read()
+    out = out_path.read_text()
     results = json.loads(out) if out.strip() else {}
     run_dir = Path(results.get("run_dir", store))
     history = run_dir / "history.jsonl"
