@@ -1,11 +1,16 @@
 """The harness's own verification of backups: never the database's word (layer: harness).
 
-`verify_backup(remote, repo, id)` reads a backup's manifest and every chunk over the
-node's Remote and re-hashes them here, with BLAKE3 (docs/protocol.md "Backups, WAL
-archive and restore" is the contract): the manifest's checksum over its canonical
-JSON, each chunk's size and BLAKE3, and the whole content streamed through one
-hasher. Fetching chunk i+1 overlaps hashing chunk i (hashing runs in a thread; the
-blake3 module releases the GIL). From the content it also reads what a checker needs
+`verify_backup(remote, repo, id)` re-hashes a backup with BLAKE3 (docs/protocol.md
+"Backups, WAL archive and restore" is the contract): the manifest's checksum over its
+canonical JSON, each chunk's size and BLAKE3, and the whole content through one hasher.
+No database code is involved. By default the harness sends its own small program
+(`node_program`: this module's _node_scan_files, _Records and _values as source) to
+the node over the Remote, one round trip: it returns the manifest's bytes and, per
+chunk, the size and BLAKE3 it found, reading the page cache in place (mmap) with a
+thread per chunk; the control node checks the manifest itself and compares every chunk
+with it. Where the node has no python3 or no blake3 module, it falls back to fetching
+every chunk over the Remote and hashing it here, and says so (`method`, `fallback`).
+From the content it also reads (on the node, with the same code) what a checker needs
 to judge the backup without trusting its manifest:
 - incremental: the LSNs of the records it really holds (first, last, count, the
   first missing or out-of-place ones);
@@ -79,20 +84,191 @@ class _Records:
 
 async def verify_backup(remote: Remote, repo: str, backup_id: str) -> dict:
     """{"backup", "node", "manifest" (its fields, or None), "bad": [{chunk, reason}],
-    "bytes_hashed", "digest" (full), "records" (incremental) | "values" (full), "seconds"}."""
+    "bytes_hashed", "digest" (full), "records" (incremental) | "values" (full), "seconds",
+    "method" ("node": the harness's program hashed on the node | "sftp": fetched and hashed
+    here), "fallback" (why not "node"), "node_seconds" (the program's own hashing time),
+    "node_blake3_bytes" (bytes it ran through BLAKE3: twice a full backup's, see below)}."""
     started = time.monotonic()
     base = f"{repo}/backups/{backup_id}"
     out = {"backup": backup_id, "node": remote.host.name, "manifest": None, "bad": [],
            "bytes_hashed": 0}
-    m = await _manifest(remote, f"{base}/manifest.json", out)
-    if m is not None:
-        out["manifest"] = {k: m.get(k) for k in ("id", "kind", "parent", "node", "start_lsn",
-                                                 "end_lsn", "term", "end_ts", "bytes",
-                                                 "chunk_size", "digest", "records")}
-        out["manifest"]["chunks"] = len(m.get("chunks") or [])
-        await _chunks(remote, base, m, out)
+    scan, why = await _node_scan(remote, base)
+    if scan is not None:
+        out["method"] = "node"
+        m = _checked_manifest(scan, out)
+        if m is not None:
+            _judge_scan(m, scan, out)
+    else:
+        out["method"], out["fallback"] = "sftp", why
+        m = await _manifest(remote, f"{base}/manifest.json", out)
+        if m is not None:
+            out["manifest"] = _manifest_fields(m)
+            await _chunks(remote, base, m, out)
     out["seconds"] = round(time.monotonic() - started, 6)
     return out
+
+
+def _manifest_fields(m: dict) -> dict:
+    f = {k: m.get(k) for k in ("id", "kind", "parent", "node", "start_lsn", "end_lsn", "term",
+                               "end_ts", "bytes", "chunk_size", "digest", "records")}
+    f["chunks"] = len(m.get("chunks") or [])
+    return f
+
+
+# --- on the node: the harness's own program (its source is shipped, never the database's) --
+
+NODE_MISSING = 97   # exit status of the node program's wrapper when python3 is absent
+
+
+def _node_scan_files(base: str, window: int = 0) -> dict:
+    """Runs on the node (shipped as source with _Records and _values): reads `base`'s
+    manifest.json (returned raw, base64, for the control node to check), then maps every
+    chunk it lists (no copy: the page cache is hashed in place) and hashes it, a thread per
+    chunk (a window of 2 x cores), the content in order through one more hasher. Returns
+    {"manifest_b64" | "manifest_error", "chunks": [[size, blake3] | None], "digest" (16 hex,
+    of all chunks found, in order), "records" (incremental), "values" (full, small),
+    "bytes_hashed" (chunk bytes read), "blake3_bytes" (bytes through BLAKE3: a full backup's
+    are hashed twice, per chunk and as one content), "seconds"}. Judges nothing: the control
+    node compares."""
+    import base64
+    import collections
+    import concurrent.futures
+    import mmap
+    import os
+    t0 = time.perf_counter()
+    try:
+        with open(os.path.join(base, "manifest.json"), "rb") as f:
+            raw = f.read()
+    except OSError as exc:
+        return {"manifest_error": f"{type(exc).__name__}: {exc.strerror or exc}"}
+    out = {"manifest_b64": base64.b64encode(raw).decode(), "chunks": [], "bytes_hashed": 0,
+           "blake3_bytes": 0}
+    try:
+        m = json.loads(raw)
+        names = [str(c["name"]) for c in m["chunks"]]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return out
+    kind = m.get("kind")
+    content = blake3(max_threads=blake3.AUTO) if kind == "full" else None
+    records = _Records() if kind == "incremental" else None
+    small = kind == "full" and isinstance(m.get("bytes"), int) and m["bytes"] <= VALUES_MAX_BYTES
+    parts = [] if small else None
+
+    def one(name):
+        try:
+            f = open(os.path.join(base, name), "rb")
+        except OSError:
+            return None
+        with f:
+            size = os.fstat(f.fileno()).st_size
+            view = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        return size, blake3(view, max_threads=1).hexdigest(), view
+
+    window = window or 2 * (os.cpu_count() or 2)
+    with concurrent.futures.ThreadPoolExecutor(max(1, window // 2)) as pool:
+        todo, running = collections.deque(names), collections.deque()
+        while todo or running:
+            while todo and len(running) < window:
+                running.append(pool.submit(one, todo.popleft()))
+            got = running.popleft().result()
+            if got is None:
+                out["chunks"].append(None)
+                continue
+            size, digest, view = got
+            out["chunks"].append([size, digest])
+            out["bytes_hashed"] += size
+            out["blake3_bytes"] += size
+            if content is not None:
+                content.update(view)
+                out["blake3_bytes"] += size
+            if records is not None:
+                records.feed(bytes(view))
+            if parts is not None and sum(map(len, parts)) + size <= VALUES_MAX_BYTES:
+                parts.append(bytes(view))
+            elif parts is not None:
+                parts = None
+            if size:
+                view.close()
+    if content is not None:
+        out["digest"] = content.hexdigest()[:16]
+    if records is not None:
+        out["records"] = records.summary(m.get("start_lsn"), m.get("end_lsn"))
+    if parts and parts[0][:1] == b"{":
+        out["values"] = _values(b"".join(parts))
+    out["seconds"] = round(time.perf_counter() - t0, 6)
+    return out
+
+
+def node_program(base: str) -> bytes:
+    """The self-contained program verify_backup runs on the node: this module's own
+    _Records, _values and _node_scan_files, printing one JSON line."""
+    import inspect
+    head = ("import json, sys, time\n"
+            "try:\n    from blake3 import blake3\n"
+            "except ImportError:\n"
+            "    print(json.dumps({'unavailable': 'the node has no blake3 module'}))\n"
+            "    sys.exit(0)\n"
+            f"VALUES_MAX_BYTES, LOAD_PREFIX, MAX_LISTED = {VALUES_MAX_BYTES!r}, "
+            f"{LOAD_PREFIX!r}, {MAX_LISTED!r}\n")
+    body = "\n\n".join(inspect.getsource(x) for x in (_Records, _values, _node_scan_files))
+    return (head + body + f"\n\nprint(json.dumps(_node_scan_files({base!r})))\n").encode()
+
+
+async def _node_scan(remote: Remote, base: str) -> tuple[dict | None, str | None]:
+    """(the node program's reply, None), or (None, why the SFTP path is used instead)."""
+    import shlex
+    res = await remote.exec(["sh", "-c", f"command -v python3 >/dev/null 2>&1 || exit "
+                             f"{NODE_MISSING}; exec python3 - {shlex.quote(base)}"],
+                            stdin=node_program(base), timeout=1800, check=False)
+    if res.exit_status == NODE_MISSING:
+        return None, "the node has no python3"
+    try:
+        reply = json.loads(res.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        tail = " | ".join(res.stderr.strip().splitlines()[-2:])
+        return None, f"the node program failed (exit {res.exit_status}): {tail[-300:]}"
+    if not isinstance(reply, dict) or reply.get("unavailable"):
+        return None, str((reply or {}).get("unavailable") if isinstance(reply, dict) else reply)
+    return reply, None
+
+
+def _checked_manifest(scan: dict, out: dict) -> dict | None:
+    """The manifest the node program read, parsed and checked here (checksum, chunk list)."""
+    import base64
+    if "manifest_b64" not in scan:
+        out["bad"].append({"chunk": "manifest.json",
+                           "reason": f"missing or unreadable: {scan.get('manifest_error')}"})
+        return None
+    return _parse_manifest(base64.b64decode(scan["manifest_b64"]), out)
+
+
+def _judge_scan(m: dict, scan: dict, out: dict) -> None:
+    """Every chunk the manifest lists against the size and BLAKE3 the node program found."""
+    out["manifest"] = _manifest_fields(m)
+    out["node_seconds"], out["node_blake3_bytes"] = scan.get("seconds"), scan.get("blake3_bytes")
+    found = scan.get("chunks") or []
+    intact = len(found) == len(m["chunks"])
+    for i, c in enumerate(m["chunks"]):
+        got = found[i] if i < len(found) else None
+        if got is None:
+            out["bad"].append({"chunk": c.get("name"), "reason": "missing"})
+            intact = False
+            continue
+        why = _chunk_fault(c, got[0], got[1])
+        if why:
+            out["bad"].append({"chunk": c.get("name"), "reason": why})
+            intact = False
+        else:
+            out["bytes_hashed"] += got[0]
+    if m.get("kind") == "incremental":
+        out["records"] = scan.get("records")
+    if m.get("kind") == "full" and intact and scan.get("digest"):
+        out["digest"] = scan["digest"]
+        if "values" in scan:
+            out["values"] = scan["values"]
+
+
+# --- the fallback: fetch every chunk over the Remote and hash it here --------------------
 
 
 async def _manifest(remote: Remote, path: str, out: dict) -> dict | None:
@@ -101,6 +277,10 @@ async def _manifest(remote: Remote, path: str, out: dict) -> dict | None:
     except RemoteCommandError as exc:
         out["bad"].append({"chunk": "manifest.json", "reason": f"missing or unreadable: {exc}"})
         return None
+    return _parse_manifest(raw, out)
+
+
+def _parse_manifest(raw: bytes, out: dict) -> dict | None:
     try:
         m = json.loads(raw)
         body = {k: v for k, v in m.items() if k != "checksum"}

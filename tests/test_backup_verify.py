@@ -56,6 +56,7 @@ def verify(repo, bid):
 def test_intact_full_backup_reports_digest_and_workload_values(tmp_path):
     bid = full_backup(str(tmp_path))
     out = verify(tmp_path, bid)
+    assert out["method"] == "node" and "fallback" not in out   # hashed by the harness's program
     assert out["bad"] == [] and out["manifest"]["end_lsn"] == 5
     assert out["manifest"]["chunks"] > 3          # streamed over several chunks
     assert out["digest"] == out["manifest"]["digest"]
@@ -119,3 +120,71 @@ def test_archive_segments_read_in_one_round_trip_and_damage_named(tmp_path):
     out = run()
     assert out["bad"] == [{"segment": "000000000005-000000000010.seg",
                            "reason": f"size: manifest says {size} bytes, found {size - 3}"}]
+
+
+def python_without_blake3(tmp_path, monkeypatch, python=True):
+    """PATH with only `sh` and, if `python`, a python3 that cannot import blake3 (-S)."""
+    import shutil
+    import sys
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "sh").symlink_to(shutil.which("sh"))
+    if python:
+        (bin_dir / "python3").write_text(f"#!/bin/sh\nexec {sys.executable} -S \"$@\"\n")
+        (bin_dir / "python3").chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+
+
+def test_node_without_blake3_or_python_falls_back_to_fetching_and_says_so(tmp_path,
+                                                                          monkeypatch):
+    repo = tmp_path / "repo"
+    bid = full_backup(str(repo))
+    want = verify(repo, bid)
+    for python, why in ((True, "the node has no blake3 module"),
+                        (False, "the node has no python3")):
+        monkeypatch.undo()
+        for p in (tmp_path / "bin").glob("*"):
+            p.unlink()
+        if (tmp_path / "bin").exists():
+            (tmp_path / "bin").rmdir()
+        python_without_blake3(tmp_path, monkeypatch, python)
+        out = verify(repo, bid)
+        assert (out["method"], out["fallback"]) == ("sftp", why)
+        assert {k: out[k] for k in ("bad", "digest", "values", "bytes_hashed", "manifest")} == \
+            {k: want[k] for k in ("bad", "digest", "values", "bytes_hashed", "manifest")}
+        victim = repo / R.BACKUPS / bid / "chunk-000003"
+        good = victim.read_bytes()
+        victim.write_bytes(good[:-1])
+        assert verify(repo, bid)["bad"] == [{"chunk": "chunk-000003", "reason":
+                                             f"size: manifest says {len(good)} bytes, "
+                                             f"found {len(good) - 1}"}]
+        victim.write_bytes(good)
+
+
+def test_node_program_hashes_every_byte_and_reports_what_it_read(tmp_path):
+    """Large chunks over several windows of threads: the node program's per-chunk hashes,
+    content digest and byte count are those of the files, read on the control side."""
+    bid = "n1-000009-full"
+    d = tmp_path / R.BACKUPS / bid
+    d.mkdir(parents=True)
+    content = os.urandom((3 << 20) + 12345)
+    chunks = R.write_chunks(str(d), content, 1 << 18)
+    m = R.sealed({"format": 1, "id": bid, "kind": "full", "parent": None, "node": "n1",
+                  "start_lsn": 1, "end_lsn": 1, "term": 1, "end_ts": None, "created": 0.0,
+                  "chunk_size": 1 << 18, "bytes": len(content), "chunks": chunks,
+                  "digest": blake3(content).hexdigest()[:16]})
+    R.write_atomic(str(d / R.MANIFEST), R.canonical(m))
+    out = verify(tmp_path, bid)
+    assert out["method"] == "node" and out["bad"] == [] and len(chunks) == 13
+    assert out["bytes_hashed"] == len(content) and out["digest"] == m["digest"]
+    assert "values" not in out                        # not a JSON map: no workload values
+    assert out["node_seconds"] <= out["seconds"]
+    (d / "chunk-000011").write_bytes(b"")             # an emptied chunk is named, not counted
+    out = verify(tmp_path, bid)
+    assert out["bad"] == [{"chunk": "chunk-000011",
+                           "reason": f"size: manifest says {1 << 18} bytes, found 0"}]
+    assert out["bytes_hashed"] == len(content) - (1 << 18) and "digest" not in out
+    (d / R.MANIFEST).unlink()
+    out = verify(tmp_path, bid)
+    assert out["manifest"] is None and out["bad"][0]["chunk"] == "manifest.json"
+    assert out["bad"][0]["reason"].startswith("missing or unreadable: FileNotFoundError")
