@@ -231,8 +231,9 @@ VERSUS = {"full_backup_gb_per_s": ("ceiling_disk_write_gb_per_s",
                                    "the node's disk write with fsync", "> 5 GB/s"),
           "incremental_gb_per_s": ("ceiling_disk_write_gb_per_s",
                                    "the node's disk write with fsync", "> 10 GB/s"),
-          "verification_gb_per_s": ("ceiling_control_blake3_gb_per_s",
-                                    "the control node's BLAKE3 in memory, over SSH", "> 10 GB/s")}
+          "verification_gb_per_s": ("ceiling_blake3_gb_per_s",
+                                    "the node's BLAKE3 in memory (the harness hashes there)",
+                                    "> 10 GB/s")}
 
 
 def _versus(name, figures) -> str:

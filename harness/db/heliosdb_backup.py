@@ -108,7 +108,7 @@ class BackupOps:
         """The node's own disk write (fsync) and in-memory BLAKE3 rates, this run."""
         out = await backup_verify.host_ceilings(self.remote(node), self.host(node).workdir,
                                                 size)
-        # the harness verifies on the control node: its own BLAKE3 ceiling, measured now too
+        # the harness hashes on the node (its own program); its SFTP fallback hashes here
         out["control_blake3_bytes_per_s"] = await asyncio.to_thread(
             backup_verify.local_blake3_rate, min(size, 64 << 20))
         return out
