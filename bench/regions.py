@@ -50,6 +50,41 @@ def partition_30s(store: Path) -> Path:
     return path
 
 
+def shaped_sources(store: Path, rate: str) -> Path:
+    """TC-BR-003 with the shaping on the nodes' egress (the shipping direction) instead of
+    r2's: on this kernel a region host cannot shape its ingress (no act_police), and tbf
+    on a region's egress shapes only its acknowledgements."""
+    case = yaml.safe_load((ROOT / "harness/cases/tc-br-003.yaml").read_text())
+    case["nemesis"]["timeline"] = [{"at": 10, "fault": "bandwidth", "targets": "all",
+                                    "rate": rate, "duration": 15}]
+    path = store / f"tc-br-003-sources-{rate}.yaml"
+    store.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(case, sort_keys=False))
+    return path
+
+
+def window_lags(run_dir: str) -> dict:
+    """Lag (s) of the backups completed inside vs outside the shaped window, every region."""
+    events = [json.loads(x) for x in Path(run_dir, "history.jsonl").read_text().splitlines()]
+    win = [e["time"] for e in events if e.get("process") == "nemesis" and
+           e.get("f") in ("bandwidth", "end") and e.get("type") in ("info", "invoke")]
+    lo, hi = win[0], win[-1]
+    done = {e["value"]["backup"]: e["time"] for e in events if e.get("f") == "backup"
+            and e.get("type") == "ok" and isinstance(e.get("value"), dict)}
+    arr = next(e["value"] for e in events if e.get("f") == "region-arrivals"
+               and e.get("type") == "ok")
+    inside = sorted(lag for per in arr.values() for b, lag in per.items()
+                    if b in done and lo <= done[b] <= hi)
+    outside = sorted(lag for per in arr.values() for b, lag in per.items()
+                     if b in done and not lo <= done[b] <= hi + 10e9)
+
+    def q(v, p):
+        return v[min(len(v) - 1, int(round(p * (len(v) - 1))))] if v else None
+    return {"shaped": {"n": len(inside), "median_s": q(inside, 0.5), "p99_s": q(inside, 0.99)},
+            "unshaped": {"n": len(outside), "median_s": q(outside, 0.5),
+                         "p99_s": q(outside, 0.99)}}
+
+
 def lag_figures(res: dict) -> dict:
     c = res["checks"]["region-lag"]
     return {"exit_code": res["exit_code"], "lag": c["lag"],
@@ -69,8 +104,15 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--backend", default="netns")
     ap.add_argument("--store", default="/tmp/bench-regions")
+    ap.add_argument("--shape-sources", metavar="RATE",
+                    help="only: one TC-BR-003 run with the nodes' egress shaped to RATE")
     a = ap.parse_args()
     store = Path(a.store)
+    if a.shape_sources:
+        res = run(str(shaped_sources(store, a.shape_sources)), store, 300, a.backend)
+        print(json.dumps({"exit_code": res["exit_code"], "run_dir": res["run_dir"],
+                          **window_lags(res["run_dir"])}, indent=1))
+        return 0
     case = partition_30s(store)
     lags = [lag_figures(run(str(case), store, 100 + i, a.backend)) for i in range(a.runs)]
     cors = [corruption_figures(run("tc-br-004", store, 200 + i, a.backend))
