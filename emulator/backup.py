@@ -125,7 +125,7 @@ class BackupService:
 
     async def _incremental(self, bid: str, directory: str, chunk_size: int, parent) -> dict:
         node = self.node
-        manifests, _ = await asyncio.to_thread(R.load_backups, self.repo)
+        manifests, _ = await asyncio.to_thread(R.load_backups, self.repo, True)
         if parent is None:
             if not manifests:
                 raise NodeError("backup_not_found", "no backup in this node's repository to be "
@@ -213,7 +213,7 @@ async def _torn_dump(live: dict[str, bytes]) -> bytes:
 
 def _archived_records(repo: str, start: int, end: int) -> list[dict]:
     """Records start..end from the archive, all of them, in order; NodeError otherwise."""
-    segs, _ = R.load_segments(repo)
+    segs, _ = R.load_segments(repo, cached=True)
     out: list[dict] = []
     for m in segs:
         if m["last_lsn"] < start or m["first_lsn"] > end:

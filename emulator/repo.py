@@ -131,6 +131,28 @@ def read_manifest(path: str) -> tuple[dict | None, str | None]:
     return m, None
 
 
+# Parsed manifests by path, for the node's own hot paths (an incremental finding its
+# parent, the archive's segment list): keyed by (inode, mtime_ns, size), so a manifest
+# replaced (atomic rename) or written in place (corruption) is read and checked again.
+# Verification never uses it: `verify` re-reads every byte.
+_CACHE: dict[str, tuple[tuple, dict]] = {}
+
+
+def read_manifest_cached(path: str) -> tuple[dict | None, str | None]:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None, "missing"
+    key = (st.st_ino, st.st_mtime_ns, st.st_size)
+    hit = _CACHE.get(path)
+    if hit is not None and hit[0] == key:
+        return hit[1], None
+    m, why = read_manifest(path)
+    if m is not None:
+        _CACHE[path] = (key, m)
+    return m, why
+
+
 def backup_ids(repo: str) -> list[str]:
     """Ids of complete backups (directories holding a manifest.json), sorted."""
     root = os.path.join(repo, BACKUPS)
@@ -141,11 +163,13 @@ def backup_ids(repo: str) -> list[str]:
     return sorted(n for n in names if os.path.exists(os.path.join(root, n, MANIFEST)))
 
 
-def load_backups(repo: str) -> tuple[dict[str, dict], list[dict]]:
-    """({id: manifest} of backups whose manifest checks out, [bad items for the others])."""
+def load_backups(repo: str, cached: bool = False) -> tuple[dict[str, dict], list[dict]]:
+    """({id: manifest} of backups whose manifest checks out, [bad items for the others]).
+    `cached`: reuse manifests parsed before and unchanged on disk (hot paths only)."""
     good, bad = {}, []
+    read = read_manifest_cached if cached else read_manifest
     for bid in backup_ids(repo):
-        m, why = read_manifest(os.path.join(repo, BACKUPS, bid, MANIFEST))
+        m, why = read(os.path.join(repo, BACKUPS, bid, MANIFEST))
         if m is None:
             bad.append({"backup": bid, "chunk": MANIFEST, "reason": why})
         else:
@@ -212,8 +236,10 @@ def segment_name(first: int, last: int) -> str:
     return f"{first:012d}-{last:012d}"
 
 
-def load_segments(repo: str) -> tuple[list[dict], list[dict]]:
-    """(segment manifests with a right checksum sorted by first_lsn, bad items)."""
+def load_segments(repo: str, cached: bool = False) -> tuple[list[dict], list[dict]]:
+    """(segment manifests with a right checksum sorted by first_lsn, bad items).
+    `cached`: reuse manifests parsed before and unchanged on disk (hot paths only)."""
+    read = read_manifest_cached if cached else read_manifest
     root = os.path.join(repo, ARCHIVE)
     try:
         names = sorted(n for n in os.listdir(root) if n.endswith(".json"))
@@ -221,7 +247,7 @@ def load_segments(repo: str) -> tuple[list[dict], list[dict]]:
         return [], []
     good, bad = [], []
     for n in names:
-        m, why = read_manifest(os.path.join(root, n))
+        m, why = read(os.path.join(root, n))
         if m is None:
             bad.append({"segment": n[:-5], "chunk": n, "reason": why})
         else:

@@ -57,7 +57,8 @@ class BackupWorkload(Workload):
                  pitr_targets: int = 10, concurrent: int = 10, load_bytes: int = 4 << 20,
                  value_size: int = 1024, window_s: float = 3.0, markers_per_s: float = 5.0,
                  chunk_size: int = 1 << 20, baseline_s: float | None = None,
-                 extend_s: float = 120.0, keys: int | None = None):
+                 extend_s: float = 120.0, keys: int | None = None,
+                 interval_s: float | None = None):
         if mode not in MODES:
             raise ValueError(f"backup workload: mode must be one of {', '.join(MODES)}, "
                              f"got {mode!r}")
@@ -74,7 +75,9 @@ class BackupWorkload(Workload):
         baseline_s = window_s if baseline_s is None else baseline_s
         for name, v, lo, hi in (("window_s", window_s, 0.2, 600), ("baseline_s", baseline_s, 0.2,
                                 600), ("markers_per_s", markers_per_s, 0.1, 100),
-                                ("extend_s", extend_s, 0, 3600)):
+                                ("extend_s", extend_s, 0, 3600),
+                                ("interval_s", 0.02 if interval_s is None else interval_s,
+                                 0.001, 3600)):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
                 raise ValueError(f"backup workload: {name} must be a number in [{lo:g}, {hi:g}],"
                                  f" got {v!r}")
@@ -83,6 +86,10 @@ class BackupWorkload(Workload):
         self.pitr_targets, self.concurrent, self.load_bytes = pitr_targets, concurrent, load_bytes
         self.value_size, self.window_s, self.markers_per_s = value_size, window_s, markers_per_s
         self.chunk_size = chunk_size
+        # The pause between two incrementals of a backup window (pitr: 1 s): the backup
+        # schedule whose foreground overhead the case judges.
+        self.interval_s = (1.0 if mode == "pitr" else 0.02) if interval_s is None \
+            else float(interval_s)
         self.env: _Env | None = None
 
     async def drive(self, db, nodes, record, clock, duration: float, seed: int, connect) -> None:
@@ -145,7 +152,7 @@ class BackupWorkload(Workload):
                                    for i, k in enumerate(kinds)))
             env.bursts += 1
             return
-        pause = 1.0 if self.mode == "pitr" else 0.02
+        pause = self.interval_s
         while loop.time() < until:
             parent = env.chain[-1] if env.chain else None
             taken = await env.backup(env.repo, "incremental", parent, self.chunk_size)
