@@ -34,15 +34,28 @@ async def on_all(items: Iterable[T], fn: Callable[[T], Awaitable[R]]) -> list[R]
 
 async def connect_all(hosts: Iterable[Host], *, known_hosts: str | None = None,
                       connect_timeout: float = 10.0) -> list[SshRemote]:
-    """Open one SshRemote per host in parallel; on failure close those that opened."""
+    """Open one SshRemote per host in parallel; on failure close those that opened.
+
+    Every attempt runs to its end (each is bounded by connect_timeout), then the failure of
+    the first host in the given order is raised, naming the other unreachable hosts too:
+    which host fails first on the wire must not decide which one the user is told about.
+    """
     remotes = [SshRemote(h, known_hosts=known_hosts, connect_timeout=connect_timeout)
                for h in hosts]
     try:
-        await on_all(remotes, lambda r: r.connect())
+        results = await asyncio.gather(*(r.connect() for r in remotes), return_exceptions=True)
     except BaseException:
         await close_all(remotes)
         raise
-    return remotes
+    failures = [(r, e) for r, e in zip(remotes, results) if isinstance(e, BaseException)]
+    if not failures:
+        return remotes
+    await close_all(remotes)
+    first = failures[0][1]
+    if isinstance(first, HostUnreachable) and len(failures) > 1:
+        others = ", ".join(r.host.name for r, _ in failures[1:])
+        raise HostUnreachable(f"{first}; also unreachable: {others}") from None
+    raise first
 
 
 async def close_all(remotes: Iterable) -> None:
