@@ -31,6 +31,7 @@ from itertools import combinations
 from checker._api import Checker, RunContext
 from checker._history import parse_events
 from checker.runlog import client_events
+from checker._stats import mid_ranks
 
 SLA_METRICS = ("incremental_overhead_pct",)
 ALPHA = 0.05
@@ -121,7 +122,7 @@ def _overhead(mb, mk, higher_is_better):
 def mann_whitney_p(x: list, y: list) -> float:
     """Two-sided p of the Mann-Whitney U test: exact (all rank splits) up to 16 values,
     else the normal approximation with tie correction."""
-    ranks = _ranks(list(x) + list(y))
+    ranks = mid_ranks(list(x) + list(y))
     n1, n2 = len(x), len(y)
     r1 = sum(ranks[:n1])
     if n1 + n2 <= 16:
@@ -143,20 +144,6 @@ def mann_whitney_p(x: list, y: list) -> float:
         return 1.0
     z = (abs(u - n1 * n2 / 2) - 0.5) / math.sqrt(sigma2)
     return math.erfc(max(z, 0) / math.sqrt(2))
-
-
-def _ranks(values: list) -> list[float]:
-    order = sorted(range(len(values)), key=lambda i: values[i])
-    ranks = [0.0] * len(values)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
-            j += 1
-        for k in range(i, j + 1):
-            ranks[order[k]] = (i + j) / 2 + 1
-        i = j + 1
-    return ranks
 
 
 def _bootstrap(base, busy, higher_is_better) -> list | None:

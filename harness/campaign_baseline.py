@@ -21,6 +21,8 @@ import itertools
 import math
 import statistics
 
+from checker._stats import mid_ranks
+
 THRESHOLD, ALPHA = 0.05, 0.05
 MAX_SPLITS = 200_000
 HIGHER_IS_BETTER = ("ops_per_s",)
@@ -42,25 +44,11 @@ def _values(records: list[dict]) -> dict:
     return out
 
 
-def _ranks(values: list[float]) -> list[float]:
-    order = sorted(range(len(values)), key=lambda i: values[i])
-    ranks = [0.0] * len(values)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
-            j += 1
-        for k in range(i, j + 1):
-            ranks[order[k]] = (i + j) / 2 + 1
-        i = j + 1
-    return ranks
-
-
 def worse_p(now: list[float], base: list[float]) -> float:
     """One-sided p-value that `now` is stochastically larger than `base` (Mann-Whitney U,
     exact by enumeration; the normal approximation past MAX_SPLITS splits)."""
     pooled = now + base
-    ranks = _ranks(pooled)
+    ranks = mid_ranks(pooled)
     n, total = len(now), len(pooled)
     observed = sum(ranks[:n])
     splits = math.comb(total, n)
