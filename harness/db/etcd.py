@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import shlex
-from pathlib import Path
 
 from harness.control import Host, Remote, RemoteCommandError
 from harness.db._base import DB, Option
+from harness.db._daemon import Daemon
 from harness.db._http import BadReply, HttpConnection, NotSent
 from harness.db.etcd_client import EtcdClient
 from harness.errors import BadInput, HarnessError
@@ -35,8 +35,12 @@ PEER_PORT = 2380
 ETCD = "etcd"
 
 
-class Etcd(DB):
+class Etcd(Daemon, DB):
     name = "etcd"
+    process = "etcd"
+    log_files = ("node.log",)
+    # start (harness/db/_daemon.py) after a kill reuses the data directory: it holds the WAL
+    # and etcd then ignores the --initial-cluster flags.
     capabilities = frozenset({"kill", "pause", "local-reads"})
     lacks = {
         "clock": "Go reads the clock through the vDSO, so libfaketime does not reach it",
@@ -110,65 +114,6 @@ class Etcd(DB):
         if res.exit_status != 0:
             raise RemoteCommandError(remote.host.name, ["sh", "-c", script], res.exit_status,
                                      res.stdout, res.stderr)
-
-    async def start(self, remote: Remote) -> None:
-        """Start etcd daemonized (setsid) with its pid in node.pid. After a kill the data
-        directory holds the WAL, and etcd ignores the --initial-cluster flags."""
-        wd = shlex.quote(remote.host.workdir)
-        script = (f"cd {wd} && setsid {shlex.join(self.argv(remote.host))} "
-                  f">>{wd}/node.log 2>&1 </dev/null & echo $! > {wd}/node.pid")
-        await remote.exec(["sh", "-c", script])
-
-    async def _signal(self, remote: Remote, sig: str) -> bool:
-        wd = shlex.quote(remote.host.workdir)
-        res = await remote.exec(["sh", "-c", f"[ -f {wd}/node.pid ] && kill -{sig} "
-                                 f"\"$(cat {wd}/node.pid)\""], check=False)
-        return res.exit_status == 0
-
-    async def alive(self, remote: Remote) -> bool:
-        """True while etcd exists and is not a zombie."""
-        wd = shlex.quote(remote.host.workdir)
-        res = await remote.exec(["sh", "-c", f"p=$(cat {wd}/node.pid) && [ -r /proc/$p/stat ] && "
-                                 "[ \"$(sed 's/.*) //' /proc/$p/stat | cut -c1)\" != Z ]"],
-                                check=False)
-        return res.exit_status == 0
-
-    async def kill(self, remote: Remote) -> None:
-        if not await self._signal(remote, "KILL"):
-            return
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 5.0
-        while await self.alive(remote):
-            if loop.time() > deadline:
-                raise HarnessError(f"{remote.host.name}: etcd still alive 5 s after SIGKILL")
-            await asyncio.sleep(0.02)
-
-    async def pause(self, remote: Remote) -> None:
-        if not await self._signal(remote, "STOP"):
-            raise HarnessError(f"{remote.host.name}: cannot pause: no running etcd")
-
-    async def resume(self, remote: Remote) -> None:
-        if not await self._signal(remote, "CONT"):
-            raise HarnessError(f"{remote.host.name}: cannot resume: no running etcd")
-
-    async def logs(self, remote: Remote, local_dir: Path) -> list[Path]:
-        local_dir = Path(local_dir)
-        local_dir.mkdir(parents=True, exist_ok=True)
-        target = local_dir / "node.log"
-        try:
-            await remote.download(f"{remote.host.workdir}/node.log", str(target))
-        except RemoteCommandError:
-            return []       # a node that never started has no log
-        return [target]
-
-    async def teardown(self, remote: Remote) -> None:
-        await self.kill(remote)
-        await remote.exec(["rm", "-rf", remote.host.workdir])
-
-    async def node_log_tail(self, remote: Remote, lines: int = 5) -> str:
-        res = await remote.exec(["tail", "-n", str(lines), f"{remote.host.workdir}/node.log"],
-                                check=False)
-        return res.stdout.strip()
 
     # -- observation -------------------------------------------------------------------
     async def _call(self, host: Host, path: str, timeout: float):

@@ -10,7 +10,6 @@ The node needs python3 with the blake3 module; setup checks and says so.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import shlex
 import tarfile
@@ -20,6 +19,7 @@ from emulator import options as _emulator_options
 from remote import Host, Remote, RemoteCommandError
 from harness.db import _wire
 from harness.db._base import DB, Option
+from harness.db._daemon import Daemon
 from harness.db.heliosdb_backup import BackupOps
 from harness.db.heliosdb_client import HeliosClient
 from harness.db.heliosdb_regions import RegionOps
@@ -43,8 +43,11 @@ def emulator_tarball(src: Path = EMULATOR_SRC) -> bytes:
     return buf.getvalue()
 
 
-class HeliosDB(RegionOps, BackupOps, DB):
+class HeliosDB(RegionOps, BackupOps, Daemon, DB):
     name = "heliosdb"
+    process = "node process"
+    log_files = ("node.log", "data/events.jsonl")
+    start_env = "PYTHONPATH={wd}/lib"
     capabilities = frozenset({"kill", "pause", "clock", "disk", "local-reads", "backup",
                               "incremental-backup", "pitr", "regions"})
     client_kinds = ("register", "set")
@@ -108,65 +111,6 @@ class HeliosDB(RegionOps, BackupOps, DB):
             raise RemoteCommandError(remote.host.name, ["sh", "-c", script], res.exit_status,
                                      res.stdout, res.stderr)
 
-    async def start(self, remote: Remote) -> None:
-        wd = shlex.quote(remote.host.workdir)
-        script = (f"cd {wd} && PYTHONPATH={wd}/lib setsid {shlex.join(self.argv(remote.host))} "
-                  f">>{wd}/node.log 2>&1 </dev/null & echo $! > {wd}/node.pid")
-        await remote.exec(["sh", "-c", script])
-
-    async def _signal(self, remote: Remote, sig: str) -> bool:
-        wd = shlex.quote(remote.host.workdir)
-        res = await remote.exec(["sh", "-c", f"[ -f {wd}/node.pid ] && kill -{sig} "
-                                 f"\"$(cat {wd}/node.pid)\""], check=False)
-        return res.exit_status == 0
-
-    async def kill(self, remote: Remote) -> None:
-        if not await self._signal(remote, "KILL"):
-            return
-        await self._wait_dead(remote)
-
-    async def alive(self, remote: Remote) -> bool:
-        """True while the node process exists and is not a zombie (its reaper may be slow)."""
-        wd = shlex.quote(remote.host.workdir)
-        res = await remote.exec(["sh", "-c", f"p=$(cat {wd}/node.pid) && [ -r /proc/$p/stat ] && "
-                                 "[ \"$(sed 's/.*) //' /proc/$p/stat | cut -c1)\" != Z ]"],
-                                check=False)
-        return res.exit_status == 0
-
-    async def _wait_dead(self, remote: Remote, timeout: float = 5.0) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while await self.alive(remote):
-            if loop.time() > deadline:
-                raise HarnessError(f"{remote.host.name}: node process still alive "
-                                   f"{timeout:g} s after SIGKILL")
-            await asyncio.sleep(0.02)
-
-    async def pause(self, remote: Remote) -> None:
-        if not await self._signal(remote, "STOP"):
-            raise HarnessError(f"{remote.host.name}: cannot pause: no running node process")
-
-    async def resume(self, remote: Remote) -> None:
-        if not await self._signal(remote, "CONT"):
-            raise HarnessError(f"{remote.host.name}: cannot resume: no running node process")
-
-    async def logs(self, remote: Remote, local_dir: Path) -> list[Path]:
-        local_dir = Path(local_dir)
-        local_dir.mkdir(parents=True, exist_ok=True)
-        written = []
-        for rel in ("node.log", "data/events.jsonl"):
-            target = local_dir / Path(rel).name
-            try:
-                await remote.download(f"{remote.host.workdir}/{rel}", str(target))
-                written.append(target)
-            except RemoteCommandError:
-                continue    # a node that never started has no log: nothing to fetch
-        return written
-
-    async def teardown(self, remote: Remote) -> None:
-        await self.kill(remote)
-        await remote.exec(["rm", "-rf", remote.host.workdir])
-
     async def status(self, host: Host, timeout: float = 2.0) -> dict | None:
         try:
             reply = await _wire.request(host.address, self.port, {"op": "status"}, timeout)
@@ -180,8 +124,3 @@ class HeliosDB(RegionOps, BackupOps, DB):
                                        {"op": "set_clock_offset", "offset_ms": offset_ms})
         except (OSError, TimeoutError, ValueError, RecursionError) as exc:
             raise HarnessError(f"{host.name}: set_clock_offset failed: {exc}") from None
-
-    async def node_log_tail(self, remote: Remote, lines: int = 5) -> str:
-        res = await remote.exec(["tail", "-n", str(lines), f"{remote.host.workdir}/node.log"],
-                                check=False)
-        return res.stdout.strip()
