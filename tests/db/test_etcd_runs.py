@@ -14,11 +14,11 @@ About 2 to 3 minutes in all (3 min 14 s on docker at load 30 on 2 cores).
 """
 
 import json
-import subprocess
-import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
+from harness_runs import harness as run_harness
 
 pytestmark = pytest.mark.slow
 
@@ -26,18 +26,8 @@ CASES = Path(__file__).parent / "cases"
 RUN_TIMEOUT_S = 300
 
 
-def harness(*argv, timeout=RUN_TIMEOUT_S):
-    return subprocess.run([sys.executable, "-m", "harness", *argv], capture_output=True,
-                          text=True, timeout=timeout)
+harness = partial(run_harness, timeout=RUN_TIMEOUT_S)
 
-
-@pytest.fixture
-def store(tmp_path):
-    path = tmp_path / "store"
-    try:
-        yield path
-    finally:  # the runner tears down; this catches a run killed by the timeout
-        harness("cluster", "down", "--all", "--store", str(path), timeout=120)
 
 
 def run_etcd(case, store, *opts, seed="7", time_limit="20") -> tuple[int, dict, str]:

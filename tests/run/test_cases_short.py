@@ -7,10 +7,10 @@ exit 1, are in test_planted_bugs.py.
 """
 
 import json
-import subprocess
-import sys
+from functools import partial
 
 import pytest
+from harness_runs import harness as run_harness
 
 from harness.cases import load_case
 
@@ -19,16 +19,8 @@ pytestmark = pytest.mark.slow
 CASES = ["tc-af-001", "tc-af-002", "tc-af-003", "tc-af-004", "tc-af-005"]
 
 
-def harness(*argv, timeout=300):
-    return subprocess.run([sys.executable, "-m", "harness", *argv], capture_output=True,
-                          text=True, timeout=timeout)
+harness = partial(run_harness, timeout=300)
 
-
-@pytest.fixture
-def store(tmp_path):
-    path = tmp_path / "store"
-    yield path
-    harness("cluster", "down", "--all", "--store", str(path), timeout=120)
 
 
 @pytest.mark.parametrize("case", CASES)

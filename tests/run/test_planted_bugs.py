@@ -24,11 +24,11 @@ two leaders with the bug; see BENCHMARKS.md "Planted-bug self-test matrix".
 """
 
 import json
-import subprocess
-import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
+from harness_runs import harness as run_harness
 
 pytestmark = pytest.mark.slow
 
@@ -40,18 +40,8 @@ CRASH_ALL = str(CASES / "selftest-crash-all.yaml")
 CONTESTED = str(CASES / "selftest-contested-election.yaml")
 
 
-def harness(*argv, timeout=RUN_TIMEOUT_S):
-    return subprocess.run([sys.executable, "-m", "harness", *argv], capture_output=True,
-                          text=True, timeout=timeout)
+harness = partial(run_harness, timeout=RUN_TIMEOUT_S)
 
-
-@pytest.fixture
-def store(tmp_path):
-    path = tmp_path / "store"
-    try:
-        yield path
-    finally:  # the runner tears down; this catches a run killed by the timeout
-        harness("cluster", "down", "--all", "--store", str(path), timeout=120)
 
 
 def run_case(case, store, *bugs, time_limit=TIME_LIMIT) -> tuple[int, dict, str]:

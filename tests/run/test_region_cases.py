@@ -13,11 +13,11 @@ as a user would run them (`harness run ... --json`).
 """
 
 import json
-import subprocess
-import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
+from harness_runs import harness as run_harness
 
 pytestmark = pytest.mark.slow
 
@@ -25,18 +25,8 @@ SEED = "11"
 RUN_TIMEOUT_S = 600
 
 
-def harness(*argv, timeout=RUN_TIMEOUT_S):
-    return subprocess.run([sys.executable, "-m", "harness", *argv], capture_output=True,
-                          text=True, timeout=timeout)
+harness = partial(run_harness, timeout=RUN_TIMEOUT_S)
 
-
-@pytest.fixture
-def store(tmp_path):
-    path = tmp_path / "store"
-    try:
-        yield path
-    finally:  # the runner tears down; this catches a run killed by the timeout
-        harness("cluster", "down", "--all", "--store", str(path), timeout=120)
 
 
 def run_case(case, store, *bugs) -> tuple[int, dict, str]:
