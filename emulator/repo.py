@@ -56,14 +56,14 @@ def write_chunks(directory: str, content: bytes, chunk_size: int) -> list[dict]:
     """Write `content` as chunk-000000, chunk-000001, ... of `chunk_size` bytes (the last
     may be shorter), each fsynced, then the directory; returns [{name, size, blake3}] in
     order. Empty content is one empty chunk, so every backup has at least one."""
-    return write_pieces(directory, [content], chunk_size)[0]
+    return write_pieces(directory, [content], chunk_size)
 
 
-def write_pieces(directory: str, pieces, chunk_size: int) -> tuple[list[dict], str]:
+def write_pieces(directory: str, pieces, chunk_size: int, digest=None) -> list[dict]:
     """`write_chunks` of the concatenation of the byte strings `pieces`, without building
-    it: each chunk goes to disk with writev straight from the pieces. Returns (chunks,
-    blake3 hex of the whole content)."""
-    whole, chunks, batch, size = blake3(), [], [], 0
+    it: each chunk goes to disk with writev straight from the pieces. `digest` (a full
+    backup's `statemachine.StateDigest`) is given every chunk as written, with its hash."""
+    chunks, batch, size = [], [], 0
     for piece in pieces:
         view = memoryview(piece)
         while view:
@@ -71,15 +71,15 @@ def write_pieces(directory: str, pieces, chunk_size: int) -> tuple[list[dict], s
             batch.append(view[:take])
             size, view = size + take, view[take:]
             if size == chunk_size:
-                chunks.append(_write_chunk(directory, len(chunks), batch, whole))
+                chunks.append(_write_chunk(directory, len(chunks), batch, digest, False))
                 batch, size = [], 0
     if batch or not chunks:
-        chunks.append(_write_chunk(directory, len(chunks), batch, whole))
+        chunks.append(_write_chunk(directory, len(chunks), batch, digest, True))
     fsync_dir(directory)
-    return chunks, whole.hexdigest()
+    return chunks
 
 
-def _write_chunk(directory: str, i: int, batch: list[memoryview], whole) -> dict:
+def _write_chunk(directory: str, i: int, batch: list[memoryview], digest, last: bool) -> dict:
     name, h = f"chunk-{i:06d}", blake3()
     fd = os.open(os.path.join(directory, name), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
@@ -97,7 +97,10 @@ def _write_chunk(directory: str, i: int, batch: list[memoryview], whole) -> dict
         with open(os.path.join(directory, name), "rb") as f, \
                 mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
             h.update(m)
-            whole.update(m)
+            if digest is not None:
+                digest.chunk(m, h.digest(), last)
+    elif digest is not None:
+        digest.chunk(b"", h.digest(), last)
     return {"name": name, "size": size, "blake3": h.hexdigest()}
 
 

@@ -32,15 +32,13 @@ import os
 import sys
 import time
 
-from blake3 import blake3
-
 from . import repo as R
 from . import snapshot as snapfile
 from .backup import verify_repo
 from .errors import EXIT_BAD_START, NodeError, StartupError
 from .options import BACKUP_BUGS, REGION_BUGS
 from .raft._types import HardState, Snapshot
-from .statemachine import KV
+from .statemachine import KV, state_digest
 from .wal import Wal
 
 
@@ -248,7 +246,7 @@ def restore(repo: str, data: str, target: dict, backup: str | None, bugs: set[st
         raise NodeError("backup_corrupt", "; ".join(s["reason"] for s in skipped),
                         skipped=skipped, restorable=ranges)
     _write_data_dir(data, out["restored_lsn"], out["term"], content)
-    return {**out, "digest": blake3(content).hexdigest()[:16], "target": target,
+    return {**out, "digest": state_digest(content), "target": target,
             "restorable": ranges, "skipped": skipped, "data": os.path.abspath(data),
             "seconds": round(time.monotonic() - started, 6)}
 

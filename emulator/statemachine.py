@@ -5,9 +5,10 @@ Commands are the JSON objects carried in log entries (see `emulator.protocol`);
 same map. Keys are JSON strings or integers (1 and "1" are different keys);
 values are any JSON. `append` treats a missing key as the empty list.
 
-`digest()` fingerprints the contents (blake3 of the sorted-key dump, the same
-bytes a snapshot holds); it is cached until the next write because `status`
-reports it and the harness polls status every few tens of milliseconds.
+`digest()` fingerprints the contents (`StateDigest` of the sorted-key dump, the
+same bytes a snapshot and a full backup hold); it is cached until the next write
+because `status` reports it and the harness polls status every few tens of
+milliseconds.
 """
 
 from __future__ import annotations
@@ -54,6 +55,53 @@ def _parse_dump(raw: bytes) -> tuple[dict, dict[str, bytes]]:
     return data, items
 
 
+DIGEST_PIECE = 4 << 20
+
+
+class StateDigest:
+    """The state digest (`status`, a full backup's manifest, `restore`; docs/protocol.md):
+    16 hex digits of BLAKE3 over the concatenated BLAKE3s (32 bytes each) of the dump's
+    consecutive DIGEST_PIECE-byte pieces (the last may be shorter; an empty dump is one
+    empty piece). Two levels so that a full backup cut into DIGEST_PIECE-byte chunks has
+    it from its chunk hashes: each byte is hashed once, for the chunk and the digest.
+    The harness computes the same definition with its own code (harness/backup_verify.py)."""
+
+    def __init__(self):
+        self.leaves: list[bytes] = []
+        self.piece, self.filled = blake3.blake3(), 0
+
+    def update(self, data) -> None:
+        """The next bytes of the content, in any slices."""
+        view = memoryview(data)
+        while view:
+            take = min(len(view), DIGEST_PIECE - self.filled)
+            self.piece.update(view[:take])
+            self.filled, view = self.filled + take, view[take:]
+            if self.filled == DIGEST_PIECE:
+                self.leaves.append(self.piece.digest())
+                self.piece, self.filled = blake3.blake3(), 0
+
+    def chunk(self, data, leaf: bytes, last: bool) -> None:
+        """The next chunk of the content, `data`, whose BLAKE3 is `leaf`: taken as a
+        piece's hash where the chunk is exactly a piece (no second hash), else hashed."""
+        if not self.filled and len(data) and (len(data) == DIGEST_PIECE or
+                                          (last and len(data) < DIGEST_PIECE)):
+            self.leaves.append(leaf)
+        else:
+            self.update(data)
+
+    def hexdigest(self) -> str:
+        tail = [self.piece.digest()] if self.filled or not self.leaves else []
+        return blake3.blake3(b"".join(self.leaves + tail)).hexdigest()[:16]
+
+
+def state_digest(content) -> str:
+    """`StateDigest` of `content` (bytes or a buffer such as an mmap)."""
+    d = StateDigest()
+    d.update(content)
+    return d.hexdigest()
+
+
 def dump_pieces(items: dict[str, bytes]):
     """`dump_items(items)` as a sequence of byte strings, to write without joining them."""
     yield b"{"
@@ -83,9 +131,9 @@ class KV:
         return getattr(self, "_" + cmd["op"])(cmd, write=True)
 
     def digest(self) -> str:
-        """16 hex digits of blake3 over `dump()`: equal contents, equal digest."""
+        """`state_digest` of `dump()`: equal contents, equal digest."""
         if self._digest is None:
-            self._digest = blake3.blake3(self.dump()).hexdigest()[:16]
+            self._digest = state_digest(self.dump())
         return self._digest
 
     def preview(self, cmd: dict) -> dict:

@@ -2,20 +2,21 @@
 
 `verify_backup(remote, repo, id)` re-hashes a backup with BLAKE3 (docs/protocol.md
 "Backups, WAL archive and restore" is the contract): the manifest's checksum over its
-canonical JSON, each chunk's size and BLAKE3, and the whole content through one hasher.
+canonical JSON, each chunk's size and BLAKE3, and a full backup's state digest.
 No database code is involved. By default the harness sends its own small program
-(`node_program`: this module's _node_scan_files, _Records and _values as source) to
-the node over the Remote, one round trip: it returns the manifest's bytes and, per
-chunk, the size and BLAKE3 it found, reading the page cache in place (mmap) with a
-thread per chunk; the control node checks the manifest itself and compares every chunk
-with it. Where the node has no python3 or no blake3 module, it falls back to fetching
+(`node_program`: this module's _node_scan_files, _StateDigest, _Records and _values as
+source) to the node over the Remote, one round trip: it returns the manifest's bytes
+and, per chunk, the size and BLAKE3 it found, reading the page cache in place (mmap)
+with a thread per chunk; the control node checks the manifest itself and compares every
+chunk with it. Where the node has no python3 or no blake3 module, it falls back to fetching
 every chunk over the Remote and hashing it here, and says so (`method`, `fallback`).
 From the content it also reads (on the node, with the same code) what a checker needs
 to judge the backup without trusting its manifest:
 - incremental: the LSNs of the records it really holds (first, last, count, the
   first missing or out-of-place ones);
-- full: the 16-hex digest of the content (the state's digest at `end_lsn` if the cut
-  is consistent) and, for content up to VALUES_MAX_BYTES, the value of every key
+- full: the state digest of the content (`_StateDigest`: the status digest at `end_lsn`
+  if the cut is consistent; from the chunk hashes themselves where the chunks are the
+  digest's 4 MiB pieces, so each byte is hashed once) and, for content up to VALUES_MAX_BYTES, the value of every key
   outside the load prefix (the workload keys), so the restore oracle can judge the
   cut against the history.
 The result is recorded in the history (workloads/backup.py) and judged by
@@ -37,6 +38,7 @@ from remote import Remote, RemoteCommandError
 VALUES_MAX_BYTES = 64 << 20
 LOAD_PREFIX = "load/"
 MAX_LISTED = 5
+DIGEST_PIECE = 4 << 20
 
 
 def canonical(obj) -> bytes:
@@ -47,6 +49,48 @@ def canonical(obj) -> bytes:
 def blake3_hex(data: bytes) -> str:
     """BLAKE3 of `data`, on every core for a chunk-sized input (it releases the GIL)."""
     return blake3(data, max_threads=blake3.AUTO if len(data) >= (1 << 20) else 1).hexdigest()
+
+
+class _StateDigest:
+    """The state digest (docs/protocol.md, `status` and a full backup's `digest`), the
+    harness's own code: 16 hex of BLAKE3 over the concatenated BLAKE3s (32 bytes each) of
+    the content's consecutive DIGEST_PIECE-byte pieces (the last may be shorter; empty
+    content is one empty piece). A chunk that is exactly a piece gives its own hash (the
+    one just computed from its bytes): the content is not hashed a second time.
+    `hashed`: the bytes this hasher read itself (pieces that were not chunks)."""
+
+    def __init__(self):
+        self.leaves, self.piece, self.filled, self.hashed = [], blake3(max_threads=1), 0, 0
+
+    def update(self, data) -> None:
+        view = memoryview(data)
+        self.hashed += len(view)
+        while view:
+            take = min(len(view), DIGEST_PIECE - self.filled)
+            self.piece.update(view[:take])
+            self.filled, view = self.filled + take, view[take:]
+            if self.filled == DIGEST_PIECE:
+                self.leaves.append(self.piece.digest())
+                self.piece, self.filled = blake3(max_threads=1), 0
+
+    def chunk(self, data, leaf: bytes, last: bool) -> None:
+        """The next chunk of the content, whose BLAKE3 (found here) is `leaf`."""
+        if not self.filled and len(data) and (len(data) == DIGEST_PIECE or
+                                              (last and len(data) < DIGEST_PIECE)):
+            self.leaves.append(leaf)
+        else:
+            self.update(data)
+
+    def hexdigest(self) -> str:
+        tail = [self.piece.digest()] if self.filled or not self.leaves else []
+        return blake3(b"".join(self.leaves + tail)).hexdigest()[:16]
+
+
+def state_digest(content: bytes) -> str:
+    """The state digest of `content` (a restored snapshot's body, say)."""
+    d = _StateDigest()
+    d.update(content)
+    return d.hexdigest()
 
 
 class _Records:
@@ -88,7 +132,9 @@ async def verify_backup(remote: Remote, repo: str, backup_id: str) -> dict:
     "bytes_hashed", "digest" (full), "records" (incremental) | "values" (full), "seconds",
     "method" ("node": the harness's program hashed on the node | "sftp": fetched and hashed
     here), "fallback" (why not "node"), "node_seconds" (the program's own hashing time),
-    "node_blake3_bytes" (bytes it ran through BLAKE3: twice a full backup's, see below)}."""
+    "node_blake3_bytes" (bytes it ran through BLAKE3: more than the chunks' only where a
+    full backup's chunks are not the digest's pieces), "node_threads" (its hashing
+    threads)}."""
     started = time.monotonic()
     base = f"{repo}/backups/{backup_id}"
     out = {"backup": backup_id, "node": remote.host.name, "manifest": None, "bad": [],
@@ -122,16 +168,16 @@ NODE_MISSING = 97   # exit status of the node program's wrapper when python3 is 
 
 
 def _node_scan_files(base: str, window: int = 0) -> dict:
-    """Runs on the node (shipped as source with _Records and _values): reads `base`'s
-    manifest.json (returned raw, base64, for the control node to check), then maps every
-    chunk it lists (no copy: the page cache is hashed in place) and hashes it; a full
-    backup's content goes in order through one more hasher, slice by slice right after the
-    chunk's hasher (in cache); other kinds, a thread per chunk (2 x cores in flight). Returns
-    {"manifest_b64" | "manifest_error", "chunks": [[size, blake3] | None], "digest" (16 hex,
-    of all chunks found, in order), "records" (incremental), "values" (full, small),
-    "bytes_hashed" (chunk bytes read), "blake3_bytes" (bytes through BLAKE3: a full backup's
-    are hashed twice, per chunk and as one content), "seconds"}. Judges nothing: the control
-    node compares."""
+    """Runs on the node (shipped as source with _StateDigest, _Records and _values): reads
+    `base`'s manifest.json (returned raw, base64, for the control node to check), then maps
+    every chunk it lists (no copy: the page cache is hashed in place) and hashes each in a
+    thread of its own (one per core, 2 x cores in flight, taken in manifest order); a full
+    backup's state digest takes each chunk's hash as a piece's where the chunk is one, else
+    hashes the bytes here while the threads hash the next chunks. Returns {"manifest_b64" |
+    "manifest_error", "chunks": [[size, blake3] | None], "digest" (full: of all chunks
+    found, in order), "records" (incremental), "values" (full, small), "bytes_hashed" (chunk
+    bytes read), "blake3_bytes" (bytes through BLAKE3), "threads", "seconds"}. Judges
+    nothing: the control node compares."""
     import base64
     import collections
     import concurrent.futures
@@ -143,22 +189,22 @@ def _node_scan_files(base: str, window: int = 0) -> dict:
             raw = f.read()
     except OSError as exc:
         return {"manifest_error": f"{type(exc).__name__}: {exc.strerror or exc}"}
+    threads = max(1, window or os.cpu_count() or 2)
     out = {"manifest_b64": base64.b64encode(raw).decode(), "chunks": [], "bytes_hashed": 0,
-           "blake3_bytes": 0}
+           "blake3_bytes": 0, "threads": threads}
     try:
         m = json.loads(raw)
         names = [str(c["name"]) for c in m["chunks"]]
     except (ValueError, KeyError, TypeError, AttributeError):
         return out
     kind = m.get("kind")
-    content = blake3(max_threads=1) if kind == "full" else None
+    content = _StateDigest() if kind == "full" else None
     records = _Records() if kind == "incremental" else None
     small = kind == "full" and isinstance(m.get("bytes"), int) and m["bytes"] <= VALUES_MAX_BYTES
     parts = [] if small else None
 
     def one(name):
-        """(size, BLAKE3, the mapped file) of one chunk; a full backup's content hasher is
-        fed each 1 MiB slice right after the chunk's (still in cache: one read, two hashes)."""
+        """(size, BLAKE3, the mapped file) of one chunk."""
         try:
             f = open(os.path.join(base, name), "rb")
         except OSError:
@@ -166,36 +212,25 @@ def _node_scan_files(base: str, window: int = 0) -> dict:
         with f:
             size = os.fstat(f.fileno()).st_size
             view = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
-        h, mv = blake3(max_threads=1), memoryview(view)
-        for off in range(0, size, 1 << 20):
-            piece = mv[off:off + (1 << 20)]
-            h.update(piece)
-            if content is not None:
-                content.update(piece)
-        mv.release()
-        return size, h.hexdigest(), view
+        return size, blake3(view, max_threads=1).digest(), view
 
     def ordered(pool):
-        """one() over every chunk in manifest order: a full backup's in this thread (its
-        content hash is sequential), others a thread per chunk, 2 x cores in flight."""
-        if content is not None:
-            yield from map(one, names)
-            return
         todo, running = collections.deque(names), collections.deque()
         while todo or running:
-            while todo and len(running) < (window or 2 * (os.cpu_count() or 2)):
+            while todo and len(running) < 2 * threads:
                 running.append(pool.submit(one, todo.popleft()))
             yield running.popleft().result()
 
-    with concurrent.futures.ThreadPoolExecutor(max(1, (window or os.cpu_count() or 2))) as pool:
-        for got in ordered(pool):
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        for i, got in enumerate(ordered(pool)):
             if got is None:
                 out["chunks"].append(None)
                 continue
-            size, digest, view = got
-            out["chunks"].append([size, digest])
+            size, leaf, view = got
+            out["chunks"].append([size, leaf.hex()])
             out["bytes_hashed"] += size
-            out["blake3_bytes"] += size * (2 if content is not None else 1)
+            if content is not None:
+                content.chunk(view, leaf, i == len(names) - 1)
             if records is not None:
                 records.feed(bytes(view))
             if parts is not None and sum(map(len, parts)) + size <= VALUES_MAX_BYTES:
@@ -204,8 +239,9 @@ def _node_scan_files(base: str, window: int = 0) -> dict:
                 parts = None
             if size:
                 view.close()
+    out["blake3_bytes"] = out["bytes_hashed"] + (content.hashed if content is not None else 0)
     if content is not None:
-        out["digest"] = content.hexdigest()[:16]
+        out["digest"] = content.hexdigest()
     if records is not None:
         out["records"] = records.summary(m.get("start_lsn"), m.get("end_lsn"))
     if parts and parts[0][:1] == b"{":
@@ -216,16 +252,17 @@ def _node_scan_files(base: str, window: int = 0) -> dict:
 
 def node_program(base: str) -> bytes:
     """The self-contained program verify_backup runs on the node: this module's own
-    _Records, _values and _node_scan_files, printing one JSON line."""
+    _StateDigest, _Records, _values and _node_scan_files, printing one JSON line."""
     import inspect
     head = ("import json, sys, time\n"
             "try:\n    from blake3 import blake3\n"
             "except ImportError:\n"
             "    print(json.dumps({'unavailable': 'the node has no blake3 module'}))\n"
             "    sys.exit(0)\n"
-            f"VALUES_MAX_BYTES, LOAD_PREFIX, MAX_LISTED = {VALUES_MAX_BYTES!r}, "
-            f"{LOAD_PREFIX!r}, {MAX_LISTED!r}\n")
-    body = "\n\n".join(inspect.getsource(x) for x in (_Records, _values, _node_scan_files))
+            f"VALUES_MAX_BYTES, LOAD_PREFIX, MAX_LISTED, DIGEST_PIECE = {VALUES_MAX_BYTES!r}, "
+            f"{LOAD_PREFIX!r}, {MAX_LISTED!r}, {DIGEST_PIECE!r}\n")
+    body = "\n\n".join(inspect.getsource(x) for x in (_StateDigest, _Records, _values,
+                                                         _node_scan_files))
     return (head + body + f"\n\nprint(json.dumps(_node_scan_files({base!r})))\n").encode()
 
 
@@ -261,6 +298,7 @@ def _judge_scan(m: dict, scan: dict, out: dict) -> None:
     """Every chunk the manifest lists against the size and BLAKE3 the node program found."""
     out["manifest"] = _manifest_fields(m)
     out["node_seconds"], out["node_blake3_bytes"] = scan.get("seconds"), scan.get("blake3_bytes")
+    out["node_threads"] = scan.get("threads")
     found = scan.get("chunks") or []
     intact = len(found) == len(m["chunks"])
     for i, c in enumerate(m["chunks"]):
@@ -313,7 +351,7 @@ def _parse_manifest(raw: bytes, out: dict) -> dict | None:
 
 
 async def _chunks(remote: Remote, base: str, m: dict, out: dict) -> None:
-    content = blake3(max_threads=blake3.AUTO) if m.get("kind") == "full" else None
+    content = _StateDigest() if m.get("kind") == "full" else None
     records = _Records() if m.get("kind") == "incremental" else None
     parts: list[bytes] | None = [] if m.get("kind") == "full" and \
         (m.get("bytes") or 0) <= VALUES_MAX_BYTES else None
@@ -334,7 +372,7 @@ async def _chunks(remote: Remote, base: str, m: dict, out: dict) -> None:
                 out["bad"].append({"chunk": c.get("name"), "reason": "missing"})
                 intact = False
                 continue
-            found = await _hash(data, content, records, parts)
+            found = await _hash(data, content, records, parts, i == len(chunks) - 1)
             why = _chunk_fault(c, len(data), found)
             if why:
                 out["bad"].append({"chunk": c.get("name"), "reason": why})
@@ -347,25 +385,26 @@ async def _chunks(remote: Remote, base: str, m: dict, out: dict) -> None:
     if records is not None:
         out["records"] = records.summary(m.get("start_lsn"), m.get("end_lsn"))
     if m.get("kind") == "full" and intact:
-        out["digest"] = content.hexdigest()[:16]
+        out["digest"] = content.hexdigest()
         if parts:
             out["values"] = await asyncio.to_thread(_values, b"".join(parts))
 
 
-async def _hash(data: bytes, content, records, parts) -> str:
-    """The chunk's BLAKE3 and, for a full backup, the whole-content hash, in a worker thread
-    (each hash uses every core: blake3 releases the GIL and splits a large input)."""
+async def _hash(data: bytes, content, records, parts, last: bool) -> str:
+    """The chunk's BLAKE3, given to a full backup's state digest, in a worker thread (the
+    chunk's hash uses every core: blake3 releases the GIL and splits a large input)."""
     if parts is not None and (parts or data[:1] == b"{"):
         parts.append(data)
     if records is not None:
         records.feed(data)
-    return await asyncio.to_thread(_both, data, content)
+    return await asyncio.to_thread(_chunk_and_digest, data, content, last)
 
 
-def _both(data: bytes, content) -> str:
+def _chunk_and_digest(data: bytes, content, last: bool) -> str:
+    found = blake3_hex(data)
     if content is not None:
-        content.update(data)
-    return blake3_hex(data)
+        content.chunk(data, bytes.fromhex(found), last)
+    return found
 
 
 def _chunk_fault(c: dict, size: int, found: str) -> str | None:

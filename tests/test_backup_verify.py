@@ -6,10 +6,13 @@ import asyncio
 import json
 import os
 
+import pytest
 from blake3 import blake3
 
 from emulator import repo as R
 from emulator.archive import Archiver
+from emulator.statemachine import DIGEST_PIECE, state_digest
+from harness import backup_verify
 from harness.backup_verify import verify_archive, verify_backup
 from harness.control._local import LocalRemote
 
@@ -28,7 +31,7 @@ def full_backup(repo, bid="n1-000001-full", state=None, chunk=8):
     m = R.sealed({"format": 1, "id": bid, "kind": "full", "parent": None, "node": "n1",
                   "start_lsn": 1, "end_lsn": 5, "term": 1, "end_ts": None, "created": 0.0,
                   "chunk_size": chunk, "bytes": len(content), "chunks": chunks,
-                  "digest": blake3(content).hexdigest()[:16]})
+                  "digest": state_digest(content)})
     R.write_atomic(os.path.join(d, R.MANIFEST), R.canonical(m))
     return bid
 
@@ -172,7 +175,7 @@ def test_node_program_hashes_every_byte_and_reports_what_it_read(tmp_path):
     m = R.sealed({"format": 1, "id": bid, "kind": "full", "parent": None, "node": "n1",
                   "start_lsn": 1, "end_lsn": 1, "term": 1, "end_ts": None, "created": 0.0,
                   "chunk_size": 1 << 18, "bytes": len(content), "chunks": chunks,
-                  "digest": blake3(content).hexdigest()[:16]})
+                  "digest": state_digest(content)})
     R.write_atomic(str(d / R.MANIFEST), R.canonical(m))
     out = verify(tmp_path, bid)
     assert out["method"] == "node" and out["bad"] == [] and len(chunks) == 13
@@ -188,3 +191,64 @@ def test_node_program_hashes_every_byte_and_reports_what_it_read(tmp_path):
     out = verify(tmp_path, bid)
     assert out["manifest"] is None and out["bad"][0]["chunk"] == "manifest.json"
     assert out["bad"][0]["reason"].startswith("missing or unreadable: FileNotFoundError")
+
+
+def reference_digest(content: bytes) -> str:
+    """The state digest as docs/protocol.md words it, written out plainly."""
+    pieces = [content[i:i + (4 << 20)] for i in range(0, max(len(content), 1), 4 << 20)]
+    return blake3(b"".join(blake3(p).digest() for p in pieces)).hexdigest()[:16]
+
+
+@pytest.mark.parametrize("size", [0, 1, (4 << 20) - 1, 4 << 20, (4 << 20) + 1, (9 << 20) + 7])
+def test_harness_and_database_state_digests_are_the_protocols(size):
+    """The harness's own code and the emulator's compute the documented definition."""
+    content = os.urandom(size)
+    assert DIGEST_PIECE == backup_verify.DIGEST_PIECE == 4 << 20
+    assert backup_verify.state_digest(content) == state_digest(content) == \
+        reference_digest(content)
+    if size:
+        assert state_digest(content[:-1] + bytes([content[-1] ^ 1])) != state_digest(content)
+
+
+def big_full_backup(repo, content, chunk, bid="n1-000010-full", digest=None):
+    d = repo / R.BACKUPS / bid
+    d.mkdir(parents=True)
+    chunks = R.write_chunks(str(d), content, chunk)
+    m = R.sealed({"format": 1, "id": bid, "kind": "full", "parent": None, "node": "n1",
+                  "start_lsn": 1, "end_lsn": 1, "term": 1, "end_ts": None, "created": 0.0,
+                  "chunk_size": chunk, "bytes": len(content), "chunks": chunks,
+                  "digest": digest or state_digest(content)})
+    R.write_atomic(str(d / R.MANIFEST), R.canonical(m))
+    return bid, m
+
+
+@pytest.mark.parametrize("chunk,hashed_once", [(4 << 20, True), (3 << 20, False)])
+def test_full_backup_digest_from_its_chunk_hashes_when_chunks_are_the_pieces(tmp_path,
+                                                                            monkeypatch,
+                                                                            chunk, hashed_once):
+    """4 MiB chunks: every byte is hashed once (the digest's leaves are the chunk hashes
+    the program found); other chunk sizes: the pieces are hashed too. Same digest either
+    way, by the node program and by the fallback."""
+    content = os.urandom((9 << 20) + 4321)
+    bid, m = big_full_backup(tmp_path, content, chunk)
+    out = verify(tmp_path, bid)
+    assert out["method"] == "node" and out["bad"] == [] and out["digest"] == m["digest"]
+    assert out["bytes_hashed"] == len(content)
+    if hashed_once:
+        assert out["node_blake3_bytes"] == len(content)
+    else:
+        assert out["node_blake3_bytes"] > len(content)
+    python_without_blake3(tmp_path, monkeypatch)
+    slow = verify(tmp_path, bid)
+    assert slow["method"] == "sftp" and slow["digest"] == m["digest"] and slow["bad"] == []
+
+
+def test_digest_from_chunk_hashes_follows_the_content_not_the_manifest(tmp_path):
+    """A backup whose chunks are each intact (their manifest hashes right) but whose content
+    is not the state's (two pieces in the wrong order) gives a digest other than the
+    manifest's: the checker then rejects it (checker/backup_chain.py compares them)."""
+    state = os.urandom(12 << 20)
+    swapped = state[4 << 20:8 << 20] + state[:4 << 20] + state[8 << 20:]
+    bid, m = big_full_backup(tmp_path, swapped, 4 << 20, digest=state_digest(state))
+    out = verify(tmp_path, bid)
+    assert out["bad"] == [] and out["digest"] == state_digest(swapped) != m["digest"]

@@ -118,8 +118,8 @@ class BackupOps:
         {"kind": "time", "time"} | {"kind": "latest"} | {"kind": "backup", "backup"}) into a
         fresh directory, start a node on it, and read it back. The outcome's reply holds the
         restore tool's output plus `values` (every key of the restored snapshot except the
-        load prefix, as the restored node serves them), `digest` (the harness's BLAKE3 of the
-        restored snapshot), `rto_s` (request to the first read served) and `restore_s`."""
+        load prefix, as the restored node serves them), `digest` (the harness's state digest of
+        the restored snapshot), `rto_s` (request to the first read served) and `restore_s`."""
         r = self.remote(node)
         self._restore_seq += 1
         seq = self._restore_seq
@@ -154,7 +154,7 @@ class BackupOps:
             raise HarnessError(f"{r.host.name}: restored {data}/snapshot.bin is "
                                f"{len(snap)} bytes, shorter than its header")
         body = snap[SNAPSHOT_HEADER.size:]
-        digest = await asyncio.to_thread(backup_verify.blake3_hex, body)
+        digest = await asyncio.to_thread(backup_verify.state_digest, body)
         keys = [k for k in map(json.loads, json.loads(body))
                 if not (isinstance(k, str) and k.startswith(LOAD_PREFIX))]
         addr = r.host.address
@@ -173,7 +173,7 @@ class BackupOps:
                 raise HarnessError(f"restored node on {r.host.name}:{port}: get {k!r} failed: "
                                    f"{reply.get('error')}")
             values[k] = reply.get("value")
-        return {"digest": digest[:16], "values": values, "rto_s": round(rto, 6),
+        return {"digest": digest, "values": values, "rto_s": round(rto, 6),
                 "served_lsn": first.get("lsn"), "restored_bytes": len(body)}
 
     async def _first_read(self, addr: str, port: int, key) -> dict:

@@ -71,6 +71,24 @@ def _digest_of(data):
     return kv.digest()
 
 
+def test_multi_piece_state_digest_agrees_in_status_backups_and_restore(one, tmp_path):
+    """A 9 MiB state spans three 4 MiB digest pieces: the status digest, the manifest's
+    digest of a full backup in 4 MiB chunks (taken from the chunk hashes) and in 1 MiB
+    chunks (pieces hashed apart), and the restore's digest are one value."""
+    c = one
+    assert c.request("n1", {"op": "load", "bytes": 9 << 20, "value_size": 4096},
+                     timeout=120)["ok"]
+    assert c.request("n1", {"op": "put", "key": "k", "value": 1})["ok"]
+    status = c.status("n1")["digest"]
+    fours = c.request("n1", {"op": "backup", "kind": "full"}, timeout=120)
+    ones = c.request("n1", {"op": "backup", "kind": "full", "chunk_size": 1 << 20}, timeout=120)
+    assert fours["ok"] and ones["ok"] and fours["chunks"] == 3 and ones["chunks"] == 10
+    assert fours["bytes"] > 9 << 20 and fours["digest"] == ones["digest"] == status
+    code, out, err = restore(repo_of(c, "n1"), tmp_path / "r", "--backup", ones["backup"])
+    assert code == 0 and out["digest"] == status, err
+    assert _digest_of(tmp_path / "r") == status
+
+
 def test_restored_directory_serves_reads_on_a_fresh_single_node(one, tmp_path):
     c, w = one, Writes()
     for i in range(10):
