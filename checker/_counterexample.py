@@ -9,10 +9,19 @@ is a proof by itself:
 - it starts at op 0 from the initial value, or at a quiescent point (every
   earlier ok op completed before the window's first invoke) from an unknown
   state; earlier `info` ops stay in as `info`.
-Both cuts are monotone (a failing window stays failing when widened), so
-binary search finds the smallest. For the window we report the longest partial
-linearization the search found (with the state after each op) and the ops that
-could not be placed next, each with why.
+Both cuts are monotone (a failing window stays failing when widened). The end
+costs no search: the key's own search never looked past its `horizon`
+(checker/_search.py), so the ops invoked by then fail as a window; probing one op
+less confirms that end is the smallest (a passing search, usually cheap). The start
+is found by galloping from the end (small windows first), then binary search.
+Searches that fail are as dear as the key's own search, so the shrinking spends at
+most SHRINK_FACTOR times the steps of the search that decided the key (at least
+SHRINK_FLOOR): a counterexample costs about what its verdict did. Every window
+reported is proven to fail; `window.minimal` says whether both cuts were also
+proven smallest, or the budget ran out first (then the window is only shrunk as far
+as it was proven). For the window we report the longest partial linearization the
+search found (with the state after each op) and the ops that could not be placed
+next, each with why.
 
 For a key the read-mapping (checker/_readmap.py) found invalid, the same is built
 over its certificate (a small closed set of ops that cannot be linearized) instead
@@ -21,22 +30,25 @@ of the whole key, after the search has confirmed that the certificate fails.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import time
 
 from checker._models import ANY, ILLEGAL
 from checker._partition import to_calls
-from checker._search import search
+from checker._search import SearchResult, search
 
-SHRINK_SECONDS = 10.0   # cap on the time spent shrinking a window
+SHRINK_SECONDS = 10.0    # cap on the time spent shrinking a window
+SHRINK_FACTOR = 1.0      # shrinking steps per step of the search that decided the key
+SHRINK_FLOOR = 20_000    # steps the shrinking may always spend (about 5 ms)
 
 
 def build_counterexample(model, key, ops, result, initial_value, null_read, deadline) -> dict:
     """JSON-ready counterexample for `key` whose full search returned `result` (invalid)."""
     limit = time.monotonic() + SHRINK_SECONDS
     deadline = limit if deadline is None else min(deadline, limit)
-    start, end, window_result = _smallest_window(model, ops, result, initial_value, null_read,
-                                                 deadline)
+    shrink = _Shrink(model, ops, initial_value, null_read, deadline, result.steps)
+    start, end, window_result = shrink.smallest_window(result)
     window = _window_ops(ops, start, end)
     init, calls, kept = to_calls(model, window, initial_value, null_read, free_initial=start > 0)
     return {
@@ -46,6 +58,8 @@ def build_counterexample(model, key, ops, result, initial_value, null_read, dead
             "from_time": ops[start].invoke_time, "to_time": _end_time(window),
             "start_state": _state_json(init),
             "starts_from": "the initial value" if start == 0 else "any state (quiescent point)",
+            "minimal": shrink.minimal,
+            "shrink_steps": shrink.spent, "shrink_budget": shrink.budget,
             "ops": [op.describe() for op in window],
         },
         "longest_linearization": _replay(calls, kept, init, window_result.longest),
@@ -133,35 +147,101 @@ def _op_text(op: dict) -> str:
             f"history line {op['line']})")
 
 
-def _smallest_window(model, ops, result, initial_value, null_read, deadline):
-    """(start, end, SearchResult) of the smallest failing window found before the deadline."""
-    def fails(start, end):
-        if time.monotonic() > deadline:
-            return None
-        window = _window_ops(ops, start, end)
-        init, calls, _ = to_calls(model, window, initial_value, null_read, free_initial=start > 0)
-        found = search(calls, init, deadline=deadline)
-        return found if found.valid is False else None
+class _Shrink:
+    """The window search of one counterexample, within its step budget."""
 
-    best = (0, len(ops), result)
-    lo, hi = 1, len(ops)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        found = fails(0, mid)
-        if found:
-            hi, best = mid, (0, mid, found)
-        else:
-            lo = mid + 1
-    starts = _quiescent_starts(ops, best[1])
-    lo, hi = 0, len(starts) - 1
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        found = fails(starts[mid], best[1])
-        if found:
-            lo, best = mid, (starts[mid], best[1], found)
-        else:
-            hi = mid - 1
-    return best
+    def __init__(self, model, ops, initial_value, null_read, deadline, verdict_steps):
+        self.model, self.ops, self.deadline = model, ops, deadline
+        self.initial_value, self.null_read = initial_value, null_read
+        self.budget = max(int(verdict_steps * SHRINK_FACTOR), SHRINK_FLOOR)
+        self.spent = 0
+        self.minimal = True
+
+    def smallest_window(self, result):
+        """(start, end, SearchResult of that window): the smallest failing window found."""
+        ops = self.ops
+        end = _invoked_by(ops, result.horizon)
+        best = (0, end, self._result_of(end, self._window(0, len(ops))[2], result))
+        lo, hi = 1, end   # the smallest failing end is in [lo, hi]
+        first = True
+        while lo < hi:
+            mid = hi - 1 if first else (lo + hi) // 2   # end - 1 first: it usually passes
+            first = False
+            found = self._fails(0, mid)
+            if found is None:
+                break
+            if found is False:
+                lo = mid + 1
+                continue
+            hi = min(mid, _invoked_by(ops, found.horizon))
+            best = (0, hi, found if hi == mid else self._result_of(hi, self._window(0, mid)[2],
+                                                                  found))
+        starts = _quiescent_starts(ops, best[1])
+        lo, hi = 0, len(starts) - 1   # the latest failing start is starts[i], i in [lo, hi]
+        gap = 1
+        while lo < hi:
+            if gap:   # galloping down from the end: small windows first
+                mid = max(hi + 1 - gap, lo + 1)
+                gap *= 2
+            else:
+                mid = (lo + hi + 1) // 2
+            found = self._fails(starts[mid], best[1])
+            if found is None:
+                break
+            if found is False:
+                hi = mid - 1
+            else:
+                lo, gap, best = mid, 0, (starts[mid], best[1], found)
+        return best
+
+    def _window(self, start, end):
+        window = _window_ops(self.ops, start, end)
+        return to_calls(self.model, window, self.initial_value, self.null_read,
+                        free_initial=start > 0)
+
+    def _fails(self, start, end):
+        """The failing SearchResult of the window, False if it passes, None if the budget or
+        the time ran out (the window stays as it is, not proven minimal)."""
+        left = self.budget - self.spent
+        if left <= 0 or time.monotonic() > self.deadline:
+            self.minimal = False
+            return None
+        init, calls, _ = self._window(start, end)
+        found = search(calls, init, deadline=self.deadline, max_steps=left)
+        self.spent += found.steps
+        if found.valid == "unknown":
+            self.minimal = False
+            return None
+        return found if found.valid is False else False
+
+    def _result_of(self, end, searched, found):
+        """`found`, a failing search over the ops `searched` (a window from op 0 that holds
+        window (0, end)), as the result of window (0, end): its longest partial
+        linearization mapped to the window's calls. Every op it placed was invoked by the
+        horizon, so is in the window; one left out there (an info op nobody in the window
+        reads, an ok read running at the cut) is dropped if it changed no state, else the
+        window is searched again."""
+        init, calls, kept = self._window(0, end)
+        where = {op.index: i for i, op in enumerate(kept)}
+        longest, state = [], init
+        for i in found.longest:
+            op = searched[i]
+            if op.index in where:
+                longest.append(where[op.index])
+                state = calls[where[op.index]].transition(state)
+            elif not self.model.read_only(op):
+                state = ILLEGAL
+            if state is ILLEGAL:
+                again = search(calls, init, deadline=self.deadline)
+                return again if again.valid is False else SearchResult(False, [], init)
+        return SearchResult(False, longest, state)
+
+
+def _invoked_by(ops, horizon):
+    """How many of `ops` (invoke order) were invoked at or before `horizon` (all if None)."""
+    if horizon is None:
+        return len(ops)
+    return bisect.bisect_right([op.invoke_time for op in ops], horizon)
 
 
 def _quiescent_starts(ops, end):

@@ -84,6 +84,11 @@ class CasRegister:
         expected, new = value
         return lambda s: new if (s == expected or s is ANY) else ILLEGAL
 
+    @staticmethod
+    def read_only(op) -> bool:
+        """The op's transition leaves every concrete state where it is legal unchanged."""
+        return op.f == "read"
+
     def register_view(self, op, null_read):
         """(value read, value written) with NOTHING for none, or None if the op constrains
         nothing (as _compile): a cas reads its expected value and writes its new one."""
@@ -139,6 +144,10 @@ class KV:
         if op.f == "put":
             return lambda s: value
         return lambda s: s + value if isinstance(s, str) else (ANY, s[1] + value)
+
+    @staticmethod
+    def read_only(op) -> bool:
+        return op.f == "get"
 
     @staticmethod
     def register_view(op, null_read):
@@ -203,6 +212,10 @@ class MultiRegister:
         start = ANY if free_initial else freeze(initial_value)
         init = tuple(start for _ in names)
         return init, [self._compile(op, null_read, index) for op in ops]
+
+    @staticmethod
+    def read_only(op) -> bool:
+        return all(m[0] == "read" for m in (op.value if op.type == "ok" else op.invoke_value))
 
     @staticmethod
     def _compile(op, null_read, index):

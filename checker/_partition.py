@@ -8,7 +8,7 @@ constrain nothing (info reads, reads of an unknown value) are left out.
 from __future__ import annotations
 
 from checker._history import BadHistory, History, Op
-from checker._models import NULL_READS, freeze, get_model
+from checker._models import NULL_READS, freeze
 from checker._search import Call
 
 
@@ -56,7 +56,7 @@ def to_calls(model, ops: list[Op], initial_value, null_read, free_initial=False)
         if transition is None:
             continue
         ret = op.complete_time if op.type == "ok" else None
-        calls.append(Call(op.invoke_time, ret, transition))
+        calls.append(Call(op.invoke_time, ret, transition, model.read_only(op)))
         kept.append(op)
     return init, calls, kept
 
