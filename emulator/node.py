@@ -42,7 +42,8 @@ class Node:
         self.region_links: dict = {}        # region name -> shipper.RegionLink
         self.applied_ts: float | None = self.archive.last_ts or None
         self.last_ts, self._ts_term = self.archive.last_ts, -1
-        self.wal = Wal(opts.data, buffered="no-fsync" in opts.bugs)
+        self.wal = Wal(opts.data, buffered="no-fsync" in opts.bugs,
+                       verify="wal-skip-checksum" not in opts.bugs)
         self.core = self._recover(rng)
         self.links: dict = {}
         self.inbox: collections.deque = collections.deque()

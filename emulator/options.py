@@ -17,6 +17,7 @@ SHELL_BUGS = ("stale-read", "early-ack", "no-fsync")
 CORE_BUGS = ("vote-twice", "lease-no-check-quorum")
 BACKUP_BUGS = ("incr-drop-boundary", "pitr-off-by-one", "backup-torn-cut")
 REGION_BUGS = ("ship-early-ack", "verify-skip-manifest-checksum", "repair-unverified-source")
+WAL_BUGS = ("wal-skip-checksum",)
 IDENTITY_FILE = "cluster.json"
 
 
@@ -91,7 +92,7 @@ def _parser() -> _Parser:
     p.add_argument("--region", action="append", default=[],
                    help="NAME=HOST:PORT of a region store to ship every backup and segment to")
     p.add_argument("--bug", action="append", default=[],
-                   choices=SHELL_BUGS + CORE_BUGS + BACKUP_BUGS + REGION_BUGS,
+                   choices=SHELL_BUGS + CORE_BUGS + BACKUP_BUGS + REGION_BUGS + WAL_BUGS,
                    help="enable a planted bug (repeatable)")
     return p
 

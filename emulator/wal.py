@@ -20,6 +20,10 @@ passing for a record cut short by the end of the file.
 The Wal also mirrors the log in memory (entries after the last snapshot), so
 compaction can rewrite the file without asking the Raft core.
 
+Planted bug `wal-skip-checksum` (`verify=False`): recovery replays a record whose
+checksum does not match as long as its payload parses, so a bit flip in a committed
+record (one the format's structure cannot see) is served as data.
+
 Planted bug `no-fsync` (`buffered=True`): `append` only adds the record to a
 process-memory buffer; `flush_buffer()` (called about once a second) writes it
 to the file without fsync. A kill -9 loses every acknowledged-but-buffered batch.
@@ -65,10 +69,11 @@ def _entry_from(v: list) -> Entry:
 class Wal:
     """The log of one node. Not thread-safe: one batch at a time (the node's driver)."""
 
-    def __init__(self, directory: str, *, buffered: bool = False):
+    def __init__(self, directory: str, *, buffered: bool = False, verify: bool = True):
         self.path = os.path.join(directory, FILE)
         self.directory = directory
         self.buffered = buffered
+        self.verify = verify
         self.hard_state = HardState()
         self.entries: list[Entry] = []
         self.snapshot_mark: tuple[int, int] | None = None
@@ -118,7 +123,7 @@ class Wal:
             return None, off  # cut short: the batch was never fully written, so never acked
         body = data[off + HEADER:end]
         why = None
-        if blake3(struct.pack("<I", length) + body).digest() != digest:
+        if self.verify and blake3(struct.pack("<I", length) + body).digest() != digest:
             why = "checksum mismatch"
         if why is None:
             try:

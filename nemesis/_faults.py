@@ -179,6 +179,10 @@ def _corrupt(kind: str):
     return apply
 
 
+async def _wal_bitflip(nem, p, leader):
+    return await nem.corrupt_wal(p["node"], p.get("path", "data/wal.log"), p.get("seed", 0))
+
+
 _REPO = re.compile(r"^[A-Za-z0-9_./-]{1,200}$")
 CORRUPT_PARAMS = {
     "node": P.name,
@@ -266,6 +270,10 @@ FAULTS: dict[str, Fault] = {f.name: f for f in (
           needs="disk"),
     Fault("backup-manifest", _corrupt("manifest"), CORRUPT_PARAMS, required=("node",),
           needs="disk"),
+    Fault("wal-bitflip", _wal_bitflip, {
+        "node": P.name, "seed": lambda v, w: P.number(v, w, integer=True),
+        "path": lambda v, w: P.text(v, w, _REPO, "the WAL under the host's workdir, "
+                                    "e.g. data/wal.log")}, required=("node",), needs="disk"),
     Fault("contested-election", contest_election,
           {"hold": lambda v, w: P.number(v, w, minimum=None, above=0.0, maximum=10.0)},
           needs="kill"),

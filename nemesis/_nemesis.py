@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping
 
-from . import _corrupt, _disk, _network, _process
+from . import _corrupt, _disk, _network, _process, _wal
 from ._core import NemesisCore
 from ._grudge import grudge_to_json
 
@@ -97,6 +97,11 @@ class Nemesis(NemesisCore):
                                                   "seed": seed},
                                lambda fid: _corrupt.corrupt(self, fid, kind, node, repo, backup,
                                                             seed))
+
+    async def corrupt_wal(self, node: str, path: str, seed: int) -> str:
+        """Flip a bit of a committed mid-file WAL record, then restart the node (nemesis._wal)."""
+        return await self._act("wal-bitflip", {"node": node, "path": path, "seed": seed},
+                               lambda fid: _wal.corrupt_wal(self, fid, node, path, seed))
 
     async def end(self, fault: str) -> dict:
         """Undo one fault, then verify (an f "heal" info event)."""

@@ -74,6 +74,20 @@ def test_corrupt_middle_record_is_refused_with_file_and_offset(tmp_path):
     assert path.read_bytes() == bytes(data)  # never "repaired" by truncation
 
 
+def test_planted_wal_skip_checksum_replays_a_flipped_record_that_still_parses(tmp_path):
+    w = Wal(str(tmp_path))
+    w.append([Entry(1, 1, b"v5")], HardState(1, "n1", 0))     # data base64 "djU="
+    w.append([Entry(1, 2, b"v6")], HardState(1, "n1", 1))
+    w.close()
+    path = tmp_path / FILE
+    data = path.read_bytes()
+    at = data.index(b"djU=") + 2                              # "U" -> "E": b"v5" -> b"v1"
+    path.write_bytes(data[:at] + bytes([data[at] ^ 0x10]) + data[at + 1:])
+    with pytest.raises(WalCorrupt, match="at offset 0: checksum mismatch"):
+        Wal(str(tmp_path))
+    assert [e.data for e in Wal(str(tmp_path), verify=False).entries] == [b"v1", b"v6"]
+
+
 @pytest.mark.parametrize("where", [0, 3])  # magic, length field
 def test_corrupt_middle_record_header_is_refused_not_truncated(tmp_path, where):
     path = _write_batches(tmp_path)
