@@ -12,6 +12,14 @@ ends the run with exit 1 and the evidence in the report, never 255.
 
 Nodes that had a disk fault injected (bitflip, truncate) are not expected
 to come back: refusing to start on a corrupted WAL is correct behaviour.
+After a `wal-bitflip` (a committed record in the middle of the node's WAL
+damaged, then the node restarted) refusal is the expected outcome, so the
+watcher records what the node did either way, as f "revive" with
+`expect: "refusal"`, `answered` (its status answered: it started on a
+corrupted WAL), `exited` (its process is gone) and its log tail, and no `ok`
+field: the revival checker does not judge it, the corruption checker does
+(the refusal must name the damaged file and offset). A node seen to exit is
+in `refused`, so recovery does not wait for it.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ class RevivalWatcher:
         self.down: dict[str, str] = {}       # fault id -> "kill"/"pause" for open faults
         self.nodes_of: dict[str, list] = {}  # fault id -> nodes
         self.corrupted: set[str] = set()
+        self.refused: set[str] = set()       # exited after a wal-bitflip restart
         self.findings: list[dict] = []
         self.tasks: set[asyncio.Task] = set()
 
@@ -45,6 +54,9 @@ class RevivalWatcher:
             self.nodes_of[value["fault"]] = list(value.get("nodes", []))
         elif f in DISK_FAULTS and value.get("node"):
             self.corrupted.add(value["node"])
+        elif f == "wal-bitflip" and value.get("node") in self.remotes:
+            self.corrupted.add(value["node"])
+            self._spawn(self._refusal(value["node"]))
         elif f == "restart":
             self._check(value.get("nodes", []), "restart")
         elif f == "heal" and value.get("fault") in self.down:
@@ -57,9 +69,41 @@ class RevivalWatcher:
     def _check(self, nodes, cause: str) -> None:
         for node in nodes:
             if node in self.remotes and node not in self.corrupted:
-                task = asyncio.get_running_loop().create_task(self._wait(node, cause))
-                self.tasks.add(task)
-                task.add_done_callback(self.tasks.discard)
+                self._spawn(self._wait(node, cause))
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _refusal(self, node: str) -> None:
+        """Until the node answers, its process is gone, or bound_s: record which."""
+        remote, started = self.remotes[node], self.clock()
+        loop = asyncio.get_running_loop()
+        deadline, answered, exited = loop.time() + self.bound_s, False, False
+        while loop.time() < deadline and not (answered or exited):
+            answered = await self._answers(remote)
+            exited = not answered and not await self.db.alive(remote)
+            await asyncio.sleep(POLL_S)
+        if exited:
+            self.refused.add(node)
+        self.record({"process": "nemesis", "type": "info", "f": "revive", "time": self.clock(),
+                     "value": {"node": node, "after": "restart on a corrupted WAL",
+                               "expect": "refusal", "answered": answered, "exited": exited,
+                               "since_ns": started, "bound_s": self.bound_s,
+                               "log_tail": await self._tail(remote)}})
+
+    async def _answers(self, remote) -> bool:
+        try:
+            return await self.db.status(remote.host, 1.0) is not None
+        except Exception:   # a status that raises is a node that does not answer
+            return False
+
+    async def _tail(self, remote) -> str:
+        try:
+            return await asyncio.wait_for(self.db.node_log_tail(remote, 5), 10)
+        except Exception as exc:
+            return f"(log not readable: {type(exc).__name__}: {exc})"
 
     async def _wait(self, node: str, cause: str) -> None:
         remote = self.remotes[node]
@@ -67,18 +111,11 @@ class RevivalWatcher:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.bound_s
         while loop.time() < deadline:
-            try:
-                if await self.db.status(remote.host, 1.0) is not None:
-                    return
-            except Exception:   # a status that raises is a node that does not answer
-                pass
+            if await self._answers(remote):
+                return
             await asyncio.sleep(POLL_S)
-        try:
-            tail = await asyncio.wait_for(self.db.node_log_tail(remote, 5), 10)
-        except Exception as exc:
-            tail = f"(log not readable: {type(exc).__name__}: {exc})"
         value = {"node": node, "ok": False, "after": cause, "since_ns": started,
-                 "bound_s": self.bound_s, "log_tail": tail}
+                 "bound_s": self.bound_s, "log_tail": await self._tail(remote)}
         self.findings.append(value)
         self.record({"process": "nemesis", "type": "info", "f": "revive", "value": value,
                      "time": self.clock()})

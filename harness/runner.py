@@ -426,7 +426,7 @@ async def _await_recovery(run: Run, sampler) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + run.case.recovery
     while loop.time() < deadline:
-        if sampler.converged():
+        if sampler.converged(run.revival.refused):
             run.write_meta(recovered=True)
             return
         await asyncio.sleep(0.1)

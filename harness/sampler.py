@@ -58,13 +58,17 @@ class StateSampler:
                 return name
         return next(iter(sorted(leaders)), None)
 
-    def converged(self) -> bool:
-        """Every node answers, one leader, and every node applied the leader's commit index."""
-        if len(self.latest) < len(self.hosts) or not all(s.get("ok") for s in self.latest.values()):
+    def converged(self, refused=frozenset()) -> bool:
+        """Every node answers, one leader, and every node applied the leader's commit index;
+        nodes in `refused` (that refused to start on a corrupted WAL, harness/revival.py)
+        are not waited for."""
+        latest = {n: s for n, s in self.latest.items() if n not in refused}
+        if len(latest) < len(self.hosts) - len(refused) or \
+                not all(s.get("ok") for s in latest.values()):
             return False
         lead = self.leader()
-        if lead is None:
+        if lead is None or lead not in latest:
             return False
-        commit = self.latest[lead].get("commit") or 0
+        commit = latest[lead].get("commit") or 0
         return all((s.get("applied") or 0) >= commit and s.get("leader") == lead
-                   for s in self.latest.values())
+                   for s in latest.values())
