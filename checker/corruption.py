@@ -10,6 +10,17 @@ reading: `bad` items {path, reason}), `repair`, `verify-after` (the harness's
 reading of every copy after the repairs) and `restore-corrupt` (a restore of a
 backup still damaged after repair).
 
+A node's WAL (the nemesis's wal-bitflip: a committed record in the middle of the
+file damaged so that only its checksum can tell, then the node killed and
+started) is kind "wal". What the node did is the revival watcher's f "revive"
+event with `expect: "refusal"` (harness/revival.py) and the status samples
+(ctx.states). Judged: the node refused to start (its process exited) and its
+log names the damaged file and offset: detected and refused, the correct
+outcome; a node that answered after the restart started on a corrupted WAL (a
+violation: it must refuse or repair from its peers), and a status digest of it
+that differs from another node's at the same applied index is the corrupted
+record served as data.
+
 Judged, per injection: detected by the database's verify AND by the harness,
 each naming that backup and chunk; no finding on a copy that no injection
 explains (a false alarm, visible because the copies verified intact first);
@@ -23,6 +34,8 @@ from __future__ import annotations
 from checker._api import Checker, RunContext
 
 KINDS = ("bitflip", "truncate", "delete", "misdirect", "manifest")
+NS = 1e9
+SETTLE_NS = int(1 * NS)   # a status sample this long after the restart is the new process's
 
 
 def _ops(history, f):
@@ -161,14 +174,99 @@ def _intact(history, injs) -> list:
     return errors
 
 
+def wal_injections(history) -> list[dict]:
+    """Every WAL corruption the nemesis applied: {node, path, offset, time, ...}."""
+    return [{**e["value"], "time": e["time"]} for e in history
+            if e.get("process") == "nemesis" and e.get("type") == "info" and
+            e.get("f") == "wal-bitflip" and isinstance(e.get("value"), dict) and
+            "error" not in e["value"]]
+
+
+def refused_nodes(history) -> set[str]:
+    """Nodes that refused to start after their WAL was corrupted (the revival watcher saw
+    the process exit without answering): they hold no replica anyone can read, so a final
+    read of them cannot exist; whether the refusal was right is this checker's verdict."""
+    return {e["value"]["node"] for e in history if e.get("process") == "nemesis" and
+            e.get("f") == "revive" and isinstance(e.get("value"), dict) and
+            e["value"].get("expect") == "refusal" and e["value"].get("exited") and
+            not e["value"].get("answered")}
+
+
+def _wal_outcome(history, inj) -> dict | None:
+    return next((e["value"] for e in history if e.get("process") == "nemesis" and
+                 e.get("f") == "revive" and isinstance(e.get("value"), dict) and
+                 e["value"].get("expect") == "refusal" and e["value"].get("node") == inj["node"]
+                 and e["time"] >= inj["time"]), None)
+
+
+def _served(states, inj) -> list[str]:
+    """The node's status digests after the restart that differ from another node's at the
+    same applied index: state rebuilt from the corrupted record, served."""
+    others: dict = {}
+    for s in states:
+        if s.get("ok") and s.get("node") != inj["node"] and s.get("digest") is not None:
+            others.setdefault(s.get("applied"), (s["digest"], s["node"]))
+    for s in states:
+        if s.get("ok") and s.get("node") == inj["node"] and s["time"] > inj["time"] and \
+                s.get("applied") in others and s.get("digest") != others[s["applied"]][0]:
+            digest, who = others[s["applied"]]
+            return [f"{inj['node']} served state rebuilt from its corrupted WAL: digest "
+                    f"{s.get('digest')} at applied index {s['applied']} where {who} reports "
+                    f"{digest}" + _changed(inj)]
+    return []
+
+
+def _changed(inj) -> str:
+    c = inj.get("changed") or {}
+    return (f" (entry {c['index']}: {c['field']} of {c.get('key')} {c['before']!r} became "
+            f"{c['after']!r})" if c.get("field") else "")
+
+
+def _wal(history, states) -> tuple[list, dict | None]:
+    injs = wal_injections(history)
+    if not injs:
+        return [], None
+    errors = []
+    fig = {"injected": len(injs), "detected_db": 0, "detected_harness": None, "repaired": 0,
+           "refused": 0}
+    for inj in injs:
+        where = (f"{inj.get('path')} at offset {inj.get('offset')} (record {inj.get('record')} "
+                 f"of {inj.get('records')}, entries {inj.get('entries')}, committed)")
+        out = _wal_outcome(history, inj) or {}
+        answered = out.get("answered") or any(
+            s.get("ok") and s.get("node") == inj["node"] and
+            s["time"] > inj["time"] + SETTLE_NS for s in states)
+        if answered:
+            errors.append(f"{inj['node']} started on a corrupted WAL and answered: {where}; "
+                          f"it must refuse to start or repair from its peers")
+            errors += _served(states, inj)
+        elif not out:
+            errors.append(f"no record of what {inj['node']} did after its WAL was corrupted "
+                          f"({where}) and it was restarted")
+        elif not out.get("exited"):
+            errors.append(f"{inj['node']} neither refused nor answered within "
+                          f"{out.get('bound_s')} s of its restart on a corrupted WAL ({where})")
+        elif f"WAL corrupt: {inj.get('path')} at offset {inj.get('offset')}:" not in \
+                str(out.get("log_tail")):
+            last = [x for x in str(out.get("log_tail") or "").splitlines() if x.strip()]
+            errors.append(f"{inj['node']} exited after its restart but did not name the "
+                          f"corrupted record ({where}); last log line: "
+                          f"{last[-1][:200] if last else '(none)'}")
+        else:
+            fig["detected_db"] += 1
+            fig["refused"] += 1
+    return errors, fig
+
+
 def check(history: list, ctx: RunContext) -> dict:
     injs = injections(history)
-    if not injs:
+    wal_errors, wal = _wal(history, list(ctx.states))
+    if not injs and wal is None:
         return {"valid": "unknown", "summary": "no corruption was injected", "errors": []}
     db, harness = _per_copy(history, "detect-db"), _per_copy(history, "detect-harness")
-    errors = _intact(history, injs)
+    errors = _intact(history, injs) if injs else []
     found, figures = _detection(injs, db, harness)
-    errors += found + _repairs(history, injs, figures)
+    errors += found + (_repairs(history, injs, figures) if injs else []) + wal_errors
     k = sum(f["injected"] for f in figures.values())
     dd = sum(f["detected_db"] for f in figures.values())
     dh = sum(f["detected_harness"] for f in figures.values())
@@ -176,11 +274,16 @@ def check(history: list, ctx: RunContext) -> dict:
     ref = sum(f["refused"] for f in figures.values())
     summary = (f"{k} injections: detected {dd}/{k} by the database, {dh}/{k} by the harness; "
                f"{rep} repaired from a good copy, {ref} refused (every copy corrupt)")
+    if wal is not None:
+        summary += (f"; {wal['injected']} WAL corruption(s): {wal['detected_db']} detected by "
+                    f"the node on restart and refused")
+        figures["wal"] = wal
     if errors:
         summary = f"{len(errors)} violation(s): {errors[0]}"
     return {"valid": not errors, "summary": summary, "errors": errors,
             "per_kind": {k_: f for k_, f in figures.items() if f["injected"]},
-            "injections": injs, "throughput": throughput(history)}
+            "injections": injs, "wal_injections": wal_injections(history),
+            "throughput": throughput(history)}
 
 
 def throughput(history) -> dict:

@@ -26,6 +26,7 @@ from collections import Counter
 
 from checker._api import Checker, RunContext, merge_verdicts
 from checker._history import parse_events
+from checker.corruption import refused_nodes
 from checker.runlog import StateIndex, active_faults, client_events
 
 FINAL = "final"
@@ -45,9 +46,14 @@ def check(history: list, ctx: RunContext) -> dict:
     if nodes is None:
         nodes = sorted({t for t, _ in reads if t != LINEARIZABLE}
                        | {s["node"] for s in states if "node" in s}, key=str)
-    targets = {t: _check_target(t, attempts, reads) for t in [*nodes, LINEARIZABLE]}
+    # a node that refused to start on its corrupted WAL has no replica to read (judged by
+    # the corruption checker); its missing local reads are no unknown here
+    refused = refused_nodes(events)
+    targets = {t: _check_target(t, attempts, reads) for t in [*nodes, LINEARIZABLE]
+               if t not in refused}
     lost = _lost_forensics(targets, attempts, ctx.fault_timeline(events), states)
     result = _summary(attempts, targets, lost)
+    result["refused_to_start"] = sorted(refused)
     result["summary"] = summary(result)
     return result
 

@@ -93,3 +93,68 @@ def test_rejects_no_intact_verification_and_is_unknown_without_injections():
     assert check(h, RunContext())["errors"][0] == \
         "the copies were not verified intact before the injections"
     assert check([], RunContext())["valid"] == "unknown"
+
+
+WAL = "/w/n3/data/wal.log"
+REFUSAL = (f"2026-11-28T05:00:00.000Z INFO n3 emulator: listening\n"
+           f"emulator: WAL corrupt: {WAL} at offset 4096: checksum mismatch; records after it "
+           f"exist, so this is not a torn tail and the node refuses to guess.")
+
+
+def wal_history(*, answered=False, exited=True, tail=REFUSAL, outcome=True):
+    h = history()
+    h.append({"process": "nemesis", "type": "info", "f": "wal-bitflip", "time": 20 * S,
+              "value": {"node": "n3", "path": WAL, "offset": 4096, "record": 7, "records": 90,
+                        "entries": [30, 33], "fault": "f20", "changed": {
+                            "field": "value", "key": "k1", "index": 31, "before": "5",
+                            "after": "7"}}})
+    if outcome:
+        h.append({"process": "nemesis", "type": "info", "f": "revive", "time": 21 * S,
+                  "value": {"node": "n3", "expect": "refusal", "answered": answered,
+                            "exited": exited, "bound_s": 15, "log_tail": tail}})
+    return h
+
+
+def states(n3_digest=None):
+    out = [{"time": 25 * S, "node": n, "ok": True, "applied": 500, "digest": "aaaa"}
+           for n in ("n1", "n2")]
+    if n3_digest is not None:
+        out.append({"time": 25 * S, "node": "n3", "ok": True, "applied": 500,
+                    "digest": n3_digest})
+    return out
+
+
+def test_accepts_a_node_that_refuses_its_corrupted_wal_naming_file_and_offset():
+    res = check(wal_history(), RunContext(states=states()))
+    assert res["valid"] is True, res["errors"]
+    assert res["per_kind"]["wal"] == {"injected": 1, "detected_db": 1, "detected_harness": None,
+                                      "repaired": 0, "refused": 1}
+    assert "1 WAL corruption(s): 1 detected by the node on restart and refused" in res["summary"]
+
+
+def test_rejects_a_node_that_started_on_a_corrupted_wal_and_served_it():
+    res = check(wal_history(answered=True, exited=False, tail="listening"),
+                RunContext(states=states("bbbb")))
+    assert res["valid"] is False
+    assert res["errors"][0].startswith(f"n3 started on a corrupted WAL and answered: {WAL} at "
+                                       "offset 4096 (record 7 of 90")
+    assert res["errors"][1] == ("n3 served state rebuilt from its corrupted WAL: digest bbbb at "
+                                "applied index 500 where n1 reports aaaa (entry 31: value of "
+                                "k1 '5' became '7')")
+    # the samples alone show it answered, whatever the watcher recorded
+    res = check(wal_history(answered=False, exited=False), RunContext(states=states("aaaa")))
+    assert res["valid"] is False and len(res["errors"]) == 1
+    assert res["errors"][0].startswith("n3 started on a corrupted WAL and answered")
+
+
+def test_rejects_a_refusal_that_does_not_name_the_record_or_was_not_seen():
+    res = check(wal_history(tail="emulator: cannot bind 127.0.0.1:7000"),
+                RunContext(states=states()))
+    assert res["valid"] is False
+    assert res["errors"] == [f"n3 exited after its restart but did not name the corrupted record "
+                             f"({WAL} at offset 4096 (record 7 of 90, entries [30, 33], "
+                             f"committed)); last log line: emulator: cannot bind 127.0.0.1:7000"]
+    res = check(wal_history(outcome=False), RunContext(states=states()))
+    assert res["errors"][0].startswith("no record of what n3 did after its WAL was corrupted")
+    res = check(wal_history(exited=False), RunContext(states=states()))
+    assert res["errors"][0].startswith("n3 neither refused nor answered within 15 s")

@@ -162,6 +162,21 @@ def test_a_node_with_state_samples_but_no_final_reads_is_unknown():
     assert r["targets"]["n4"]["valid"] == "unknown"
 
 
+def test_a_node_that_refused_its_corrupted_wal_is_not_read_but_one_that_answered_is():
+    def run(answered, exited):
+        h = base()
+        h.finals({"k1": [1, 2], "k2": [10]}, skip={("n3", "k1"), ("n3", "k2")})
+        h.nemesis("revive", {"node": "n3", "expect": "refusal", "answered": answered,
+                             "exited": exited})
+        return check_rpo(h.events, states(), nodes=NODES)
+    r = run(answered=False, exited=True)
+    assert r["valid"] is True and "n3" not in r["targets"], r
+    assert r["refused_to_start"] == ["n3"]
+    for answered, exited in ((True, False), (False, False)):
+        r = run(answered, exited)
+        assert r["valid"] == "unknown" and r["targets"]["n3"]["valid"] == "unknown"
+
+
 def test_loss_wins_over_unknown():
     h = base()
     h.finals({"k1": [1], "k2": [10]}, skip={("n2", "k2")})
