@@ -7,6 +7,7 @@ is caught
 | ship-early-ack | tc-br-003 | region-lag: a node counts more items acknowledged by r1 than r1 holds; copies differ |
 | verify-skip-manifest-checksum | tc-br-004 | corruption: database verify missed manifest on n2 |
 | repair-unverified-source | tc-br-004 | corruption: not repaired ... although r2, r3 held an intact copy |
+| wal-skip-checksum | tc-br-004 | corruption: n3 started on a corrupted WAL and answered; n3 served state rebuilt from it |
 
 Short runs (--time-limit; the case's partition and shaped-link steps still run), 3 nodes,
 as a user would run them (`harness run ... --json`).
@@ -69,6 +70,13 @@ def test_tc_br_004_passes(store):
     assert code == 0 and results["valid"] is True, report
     cor = results["checks"]["corruption"]
     kinds = cor["per_kind"]
+    wal = kinds.pop("wal")                       # n3's WAL: refused on restart, naming it
+    assert wal == {"injected": 1, "detected_db": 1, "detected_harness": None, "repaired": 0,
+                   "refused": 1}, report
+    (inj,) = cor["wal_injections"]
+    assert inj["node"] == "n3" and inj["records_after"] > 0 and inj["parses"], report
+    assert results["checks"]["revival"]["valid"] is True, report
+    assert results["checks"]["rpo"]["refused_to_start"] == ["n3"], report
     assert set(kinds) == {"bitflip", "truncate", "delete", "misdirect", "manifest"}, report
     for k, f in kinds.items():                   # 100% detection by both verifiers
         assert f["detected_db"] == f["detected_harness"] == f["injected"] > 0, (k, report)
@@ -88,3 +96,12 @@ def test_corruption_bugs_are_caught(store, bug, violation):
     cor = results["checks"]["corruption"]
     assert code == 1 and cor["valid"] is False, report
     assert any(violation in e for e in cor["errors"]), report
+
+
+def test_wal_skip_checksum_is_caught(store):
+    code, results, report = run_case("tc-br-004", store, "wal-skip-checksum")
+    cor = results["checks"]["corruption"]
+    assert code == 1 and cor["valid"] is False, report
+    assert any(e.startswith("n3 started on a corrupted WAL and answered: ") and
+               "it must refuse to start or repair from its peers" in e
+               for e in cor["errors"]), report
