@@ -33,10 +33,15 @@ UNMAPPED = "unmapped"  # register_view: the value read is not one op's write (kv
 NULL_READS = ("absent", "unknown")
 
 
+_SCALARS = frozenset({int, str, type(None), float, bool})
+
+
 def freeze(value):
     """JSON value -> hashable equivalent (lists become tuples)."""
+    if type(value) in _SCALARS:   # most values: the isinstance tests below cost more
+        return value
     if isinstance(value, list):
-        return tuple(freeze(v) for v in value)
+        return tuple([freeze(v) for v in value])
     if isinstance(value, dict):
         return tuple(sorted((k, freeze(v)) for k, v in value.items()))
     return value
@@ -64,24 +69,33 @@ class CasRegister:
         op that changes nothing about that is a write, so dropping it keeps every
         linearization valid."""
         init = ANY if free_initial else freeze(initial_value)
+        values = [freeze(op.value) for op in ops]
         read = set()
-        for op in ops:
+        for op, value in zip(ops, values):
             if op.f == "cas":
-                read.add(freeze(op.value[0]))
+                read.add(value[0])
             elif op.f == "read" and op.type == "ok":
-                read.add(freeze(op.value))
-        return init, [None if _unobserved_register(op, read) else self._compile(op, null_read)
-                      for op in ops]
+                read.add(value)
+        return init, [None if _unobserved_register(op, value, read)
+                      else self._compile(op, value, null_read, free_initial)
+                      for op, value in zip(ops, values)]
 
-    def _compile(self, op, null_read):
-        value = freeze(op.value)
+    @staticmethod
+    def _compile(op, value, null_read, free_initial):
+        """The op's transition (`value`: its value frozen); from a known initial value no
+        state is ever ANY, and the transitions skip that test (they run millions of times
+        in a search)."""
         if op.f == "read":
             if op.type != "ok" or (value is None and null_read == "unknown"):
                 return None
+            if not free_initial:
+                return lambda s: value if s == value else ILLEGAL
             return lambda s: value if (s == value or s is ANY) else ILLEGAL
         if op.f == "write":
             return lambda s: value
         expected, new = value
+        if not free_initial:
+            return lambda s: new if s == expected else ILLEGAL
         return lambda s: new if (s == expected or s is ANY) else ILLEGAL
 
     @staticmethod
@@ -130,19 +144,24 @@ class KV:
             init = "" if initial_value is None else initial_value
         seen = "\0".join(op.value for op in ops if op.f == "get" and op.type == "ok"
                           and op.value is not None)
-        return init, [None if _unobserved_kv(op, seen) else self._compile(op, null_read)
-                      for op in ops]
+        return init, [None if _unobserved_kv(op, seen)
+                      else self._compile(op, null_read, free_initial) for op in ops]
 
     @staticmethod
-    def _compile(op, null_read):
+    def _compile(op, null_read, free_initial):
+        """As CasRegister._compile: only a free initial state needs (ANY, suffix) states."""
         value = op.value if op.type == "ok" else op.invoke_value
         if op.f == "get":
             if op.type != "ok" or (value is None and null_read == "unknown"):
                 return None
             value = "" if value is None else value
+            if not free_initial:
+                return lambda s: value if s == value else ILLEGAL
             return lambda s: value if (s == value or _kv_suffix_match(s, value)) else ILLEGAL
         if op.f == "put":
             return lambda s: value
+        if not free_initial:
+            return lambda s: s + value
         return lambda s: s + value if isinstance(s, str) else (ANY, s[1] + value)
 
     @staticmethod
@@ -167,10 +186,9 @@ class KV:
         return "" if initial_value is None else initial_value
 
 
-def _unobserved_register(op, read) -> bool:
+def _unobserved_register(op, value, read) -> bool:
     if op.type != "info" or op.f == "read":
         return False
-    value = freeze(op.value)
     return (value if op.f == "write" else value[1]) not in read
 
 
