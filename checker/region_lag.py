@@ -171,7 +171,12 @@ def check(history: list, ctx: RunContext) -> dict:
     if not samples:
         return {"valid": "unknown", "summary": "no region samples in the history", "errors": []}
     regions = sorted(samples[0]["value"]["regions"])
-    faults = region_faults(ctx.fault_timeline(history), regions)
+    timeline = ctx.fault_timeline(history)
+    faults = region_faults(timeline, regions)
+    # how each shaped link was shaped, as the nemesis reported it (htb toward the region,
+    # or tbf on whole egresses where htb is missing)
+    mechanisms = sorted({f.value["mechanism"] for f in timeline
+                         if isinstance((f.value or {}).get("mechanism"), str)})
     lag_bar = ctx.thresholds.get("region_lag_s", DEFAULT_LAG_S)
     per, every = _lags(history, _with_catchup(samples, faults, lag_bar))
     calm = [x for v in per.values() for x in v["calm"]]
@@ -208,7 +213,9 @@ def check(history: list, ctx: RunContext) -> dict:
               if any(k != "partition" for _, _, k in w)}
     if shaped:     # which link shaping ran: tc tbf (bandwidth) everywhere, netem where present
         summary += "; shaped links: " + ", ".join(f"{r} {'+'.join(k)}" for r, k in shaped.items())
+    summary += "".join(f" ({m})" for m in mechanisms)
     return {"valid": valid, "summary": summary, "errors": errors, "slas": slas, "shaped": shaped,
+            "shaping": mechanisms,
             "lag": figures, "episodes": episodes, "max_sample_gap_s": gaps,
             "verify": ver and {k: ver.get(k) for k in ("regions", "source", "acked", "held")}}
 

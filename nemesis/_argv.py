@@ -75,6 +75,18 @@ def tbf_add(dev: str, rate: str, burst: str = "32kb", latency: str = "100ms") ->
             "rate", rate, "burst", burst, "latency", latency]
 
 
+def htb_toward(dev: str, rate: str, address: str) -> list[Argv]:
+    """Shape only the packets to `address` to `rate`: an htb root (unclassified packets go
+    out directly, unshaped), one class at `rate` and a u32 filter on the destination."""
+    v6 = ":" in address
+    return [["tc", "qdisc", "add", "dev", dev, "root", "handle", QDISC_HANDLE, "htb"],
+            ["tc", "class", "add", "dev", dev, "parent", QDISC_HANDLE, "classid",
+             f"{QDISC_HANDLE}1", "htb", "rate", rate, "ceil", rate],
+            ["tc", "filter", "add", "dev", dev, "parent", QDISC_HANDLE, "protocol",
+             "ipv6" if v6 else "ip", "prio", "1", "u32", "match", "ip6" if v6 else "ip", "dst",
+             f"{address}/{128 if v6 else 32}", "flowid", f"{QDISC_HANDLE}1"]]
+
+
 def netem_add(dev: str, *, delay_ms: float = 0, jitter_ms: float = 0,
               duplicate: float = 0, reorder: float = 0, loss: float = 0) -> Argv:
     """netem with the given parameters; percentages are fractions in [0, 1]."""

@@ -141,7 +141,13 @@ async def _loss(nem, p, leader):
 
 
 async def _bandwidth(nem, p, leader):
+    if "toward" in p:
+        return await nem.bandwidth_toward(p["toward"], p.get("rate", "1mbit"))
     return await nem.bandwidth(await choose_nodes(nem, p, leader), p.get("rate", "1mbit"))
+
+
+def _resolve_bandwidth(params: dict, nodes, rng) -> dict:
+    return params if "toward" in params else _resolve_targets(params, nodes, rng)
 
 
 NETEM_KEYS = ("delay_ms", "jitter_ms", "duplicate", "reorder")
@@ -201,6 +207,12 @@ def _partition_check(p: dict, where: str) -> None:
                           f"(shape is {shape!r})")
 
 
+def _bandwidth_check(p: dict, where: str) -> None:
+    if "toward" in p and "targets" in p:
+        raise BadSchedule(f"{where}: give 'targets' (shape those hosts' egress) or 'toward' "
+                          f"(shape every other host's packets to that host), not both")
+
+
 def _strobe_check(p: dict, where: str) -> None:
     flips = p.get("strobe_s", 1.0) / p.get("period_s", 0.2)
     if flips > MAX_FLIPS:
@@ -235,8 +247,10 @@ FAULTS: dict[str, Fault] = {f.name: f for f in (
           needs="kill"),
     Fault("loss", _loss, {**TARGETS_PARAM, "probability": lambda v, w: P.fraction(v, w, zero=False),
                           "peers": P.names}, resolve=_resolve_targets),
-    Fault("bandwidth", _bandwidth, {**TARGETS_PARAM, "rate": lambda v, w: P.text(
-        v, w, RATE, "a tc rate such as '1mbit' or '512kbit'")}, resolve=_resolve_targets),
+    Fault("bandwidth", _bandwidth, {
+        **TARGETS_PARAM, "toward": P.name,
+        "rate": lambda v, w: P.text(v, w, RATE, "a tc rate such as '1mbit' or '512kbit'")},
+        resolve=_resolve_bandwidth, check=_bandwidth_check),
     Fault("netem", _netem, {**TARGETS_PARAM,
                             "delay_ms": lambda v, w: P.number(v, w, maximum=60_000),
                             "jitter_ms": lambda v, w: P.number(v, w, maximum=60_000),
@@ -285,7 +299,7 @@ def resolve(fault: str, params: dict, nodes: Sequence[str], rng: random.Random,
     """The step's params with their random parts fixed for these nodes; BadSchedule
     naming `where` when the nodes cannot satisfy them (unknown node, too few nodes)."""
     entry, params = FAULTS[fault], dict(params)
-    for key in ("node", "peers"):
+    for key in ("node", "peers", "toward"):
         named = params.get(key)
         for n in ([named] if isinstance(named, str) else named or []):
             if n not in nodes:

@@ -51,6 +51,12 @@ class Nemesis(NemesisCore):
         return await self._act("bandwidth", {"nodes": nodes, "rate": rate},
                                lambda fid: _network.bandwidth(self, fid, nodes, rate))
 
+    async def bandwidth_toward(self, target: str, rate: str) -> str:
+        """Shape every other host's packets to `target` (nemesis._network.bandwidth_toward);
+        the event names `target` as the fault's node and the mechanism used."""
+        return await self._act("bandwidth", {"nodes": [target], "toward": target, "rate": rate},
+                               lambda fid: _network.bandwidth_toward(self, fid, target, rate))
+
     async def netem(self, nodes: Iterable[str], **params) -> str:
         nodes = sorted(nodes)
         return await self._act("netem", {"nodes": nodes, **params},

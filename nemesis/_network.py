@@ -13,7 +13,7 @@ from typing import Iterable, Mapping
 from . import _argv
 from ._core import NemesisCore
 from ._errors import NemesisError
-from ._probe import cluster_interface, probe_netem
+from ._probe import cluster_interface, probe_htb, probe_netem
 
 
 async def _rules_on(core: NemesisCore, fault: str, node: str, peers: Iterable[str],
@@ -52,21 +52,52 @@ async def packet_loss(core: NemesisCore, fault: str, nodes: Iterable[str], proba
     await asyncio.gather(*(_rules_on(core, fault, n, ps, probability) for n, ps in plan.items()))
 
 
-async def _root_qdisc(core: NemesisCore, fault: str, node: str, build) -> None:
+def _check_no_qdisc(core: NemesisCore, node: str) -> None:
     if any(node in ns for ns in core.qdiscs.values()):
         raise NemesisError(f"{node}: a bandwidth/netem fault is already in effect there; "
                            "end it before starting another")
-    dev = await cluster_interface(core.remotes[node])
+
+
+async def _root_qdisc(core: NemesisCore, fault: str, node: str, build, dev=None) -> None:
+    """Journal and apply `build(dev)` (the argv that set up the nemesis's root qdisc on the
+    node's cluster interface); undone by deleting that root qdisc."""
+    _check_no_qdisc(core, node)
+    dev = dev or await cluster_interface(core.remotes[node])
     core.qdiscs.setdefault(fault, set()).add(node)
-    await core.journaled(fault, node, [build(dev)], [_argv.qdisc_del(dev)])
+    await core.journaled(fault, node, build(dev), [_argv.qdisc_del(dev)])
 
 
 async def bandwidth(core: NemesisCore, fault: str, nodes: Iterable[str], rate: str) -> None:
     """Limit each node's egress on its cluster interface with tc tbf."""
     nodes = sorted(nodes)
     _check_nodes(core, nodes, "bandwidth")
-    await asyncio.gather(*(_root_qdisc(core, fault, n, lambda dev: _argv.tbf_add(dev, rate))
+    await asyncio.gather(*(_root_qdisc(core, fault, n, lambda dev: [_argv.tbf_add(dev, rate)])
                            for n in nodes))
+
+
+async def bandwidth_toward(core: NemesisCore, fault: str, target: str, rate: str) -> dict:
+    """Shape the link into `target` (a region host, say): every other host's packets to
+    target's address go through an htb class at `rate` (the direction data is shipped in;
+    a host cannot shape its own ingress without act_police). Where htb or the u32 filter
+    is missing on any host, each other host's whole egress gets tc tbf instead, and the
+    result says so. Returns {mechanism, shaped_on, address}."""
+    _check_nodes(core, [target], "bandwidth toward")
+    hosts, address = [n for n in core.nodes if n != target], core.address[target]
+    for n in hosts:          # before the probe, which adds and deletes a root qdisc
+        _check_no_qdisc(core, n)
+    devs = dict(zip(hosts, await asyncio.gather(*(cluster_interface(core.remotes[n])
+                                                  for n in hosts))))
+    missing = [(n, why) for n, why in zip(hosts, await asyncio.gather(*(
+        probe_htb(core.remotes[n], devs[n], address) for n in hosts))) if why]
+
+    def build(dev):
+        return [_argv.tbf_add(dev, rate)] if missing else _argv.htb_toward(dev, rate, address)
+    how = (f"tc tbf {rate} on the whole egress of {', '.join(hosts)} (htb with a u32 filter "
+           f"unavailable on {missing[0][0]}: {missing[0][1]})" if missing else
+           f"tc htb class {rate} with a u32 filter on destination {address} on the egress of "
+           f"{', '.join(hosts)}")
+    await asyncio.gather(*(_root_qdisc(core, fault, n, build, devs[n]) for n in hosts))
+    return {"mechanism": how, "shaped_on": hosts, "address": address}
 
 
 async def check_netem(core: NemesisCore, nodes: Iterable[str]) -> None:
@@ -82,5 +113,5 @@ async def netem(core: NemesisCore, fault: str, nodes: Iterable[str], **params) -
     nodes = sorted(nodes)
     _check_nodes(core, nodes, "netem")
     await check_netem(core, nodes)
-    await asyncio.gather(*(_root_qdisc(core, fault, n, lambda dev: _argv.netem_add(dev, **params))
+    await asyncio.gather(*(_root_qdisc(core, fault, n, lambda dev: [_argv.netem_add(dev, **params)])
                            for n in nodes))

@@ -15,7 +15,7 @@ from typing import Mapping
 
 from remote import Remote, RemoteCommandError
 
-from ._argv import QDISC_HANDLE, netem_add, qdisc_del
+from ._argv import QDISC_HANDLE, htb_toward, netem_add, qdisc_del
 from ._errors import NemesisError, NemesisUnsupported
 
 PROBE = r"""
@@ -145,3 +145,15 @@ async def probe_netem(remote: Remote, dev: str) -> None:
     except RemoteCommandError as exc:
         raise NemesisError(f"{remote.host.name}: could not remove the netem probe qdisc: "
                            f"{exc}") from exc
+
+
+async def probe_htb(remote: Remote, dev: str, address: str) -> str | None:
+    """None if an htb class with a u32 destination filter can shape `dev`'s packets to
+    `address` here, else why not (tc's own words). Adds them under the nemesis's handle and
+    removes them at once; run before the fault, so it never replaces one the nemesis set."""
+    for argv in htb_toward(dev, "1mbit", address):
+        res = await remote.exec(argv, check=False, timeout=15)
+        if res.exit_status != 0:
+            break
+    await remote.exec(qdisc_del(dev), check=False, timeout=15)
+    return None if res.exit_status == 0 else f"`{' '.join(argv[:4])} ...`: {res.stderr.strip()}"

@@ -37,6 +37,25 @@ def test_tbf_limits_bandwidth(nemesis, netns_hosts):
     assert "4e4d:" not in in_ns(n1, ["tc", "qdisc", "show", "dev", dev]).stdout
 
 
+def test_bandwidth_toward_shapes_only_the_packets_to_that_host(nemesis, netns_hosts):
+    """The link into n2: n1's packets to n2 are slowed, n1's to n3 are not; the event says
+    which mechanism ran, and the heal leaves no qdisc behind."""
+    nem, events = nemesis
+    n1, n2, n3 = netns_hosts
+    fault = asyncio.run(nem.bandwidth_toward("n2", "2mbit"))          # 250 kB/s
+    to_n2 = tcp_throughput(n1, n2, 300_000)
+    to_n3 = tcp_throughput(n1, n3, 4_000_000)
+    assert to_n2 < 250_000 * 1.5, to_n2
+    assert to_n3 > 10 * to_n2, (to_n3, to_n2)
+    value = events.of("bandwidth", "info")[0]["value"]
+    assert value["nodes"] == ["n2"] and value["shaped_on"] == ["n1", "n3"]
+    assert value["mechanism"].startswith("tc htb class 2mbit with a u32 filter on destination "
+                                         f"{n2.address}"), value
+    result = asyncio.run(nem.end(fault))
+    assert result["ok"], result
+    assert asyncio.run(nem.leftovers()) == {"n1": [], "n2": [], "n3": []}
+
+
 def test_netem_fails_fast_or_really_delays(nemesis, netns_hosts):
     """This kernel may lack sch_netem: then the fault refuses with a message that
     says so and leaves nothing behind; where netem exists, the delay is real."""
