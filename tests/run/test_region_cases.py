@@ -10,6 +10,7 @@ is caught
 | wal-skip-checksum | tc-br-004 | corruption: n3 started on a corrupted WAL and answered; n3 served state rebuilt from it |
 
 Short runs (--time-limit; the case's partition and shaped-link steps still run), 3 nodes,
+netns or docker (the default backend; the shaped link needs tc htb, which both have here),
 as a user would run them (`harness run ... --json`).
 """
 
@@ -53,6 +54,13 @@ def test_tc_br_003_passes(store):
     assert set(episode["advanced"]) == {"r2", "r3"}, report
     held = lag["verify"]["regions"]
     assert held["r1"] == held["r2"] == held["r3"] and held["r1"]["backups"] > 5, report
+    # r2's link shaped in the shipping direction: r2's backups slowed, r3's not touched
+    (how,) = lag["shaping"]
+    assert how.startswith(("tc htb class 128kbit with a u32 filter on destination ",
+                           "tc tbf 128kbit on the whole egress of ")), report
+    r2, r3 = lag["lag"]["r2"], lag["lag"]["r3"]
+    assert r2["faulted"] > 0 and r3["faulted"] == 0, report
+    assert r2["faulted_median_s"] > 3 * max(r2["calm_median_s"], r3["calm_median_s"]), report
 
 
 def test_ship_early_ack_is_caught(store):
