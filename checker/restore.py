@@ -53,6 +53,7 @@ def check(history: list, ctx: RunContext) -> dict:
     for op in restores:
         found = judge(op, oracle, live, verified)
         results.append({"target": (op.invoke_value or {}).get("target"), "type": op.type,
+                        "copy": (op.invoke_value or {}).get("copy"),   # a region's copy, or None
                         "restored_lsn": (op.value or {}).get("restored_lsn")
                         if op.type == "ok" else None, "errors": found})
         errors += found[:MAX_ERRORS_PER_RESTORE]

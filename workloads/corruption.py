@@ -17,7 +17,11 @@ so they are in the fault ledger and the history. This workload:
    LSNs and content from it) and of every copy again (f "verify-after");
 3. a restore of every backup the repair left intact (f "restore", judged by the
    restore checker), and of every backup still damaged (f "restore-corrupt":
-   refusal expected, judged by the corruption checker).
+   refusal expected, judged by the corruption checker);
+4. from each region's copy, on the region's host, a restore of the last backup
+   whose chain verifies clean there after the repairs (f "restore" with `copy`,
+   judged exact by the restore checker like any other): a region copy is worth
+   what it restores.
 """
 
 from __future__ import annotations
@@ -93,8 +97,7 @@ class CorruptionWorkload(Workload):
                          lambda b=b: db.verify(env.repo, b))
         after = await env.op("verify-after", {"copies": self.copies()},
                              lambda: _verify_all(env, self.copies()))
-        bad = {p.split("/")[1] for b in ((after or {}).get(env.repo) or {}).get("bad", [])
-               for p in [b["path"]] if p.startswith("backups/")}
+        bad = _damaged(after, env.repo)
         for b in env.chain:
             target = {"kind": "backup", "backup": b}
             if b in bad:
@@ -102,8 +105,32 @@ class CorruptionWorkload(Workload):
                              lambda t=target: db.restore(env.repo, t))
             else:
                 await env.restore(env.repo, target, False)
+        for r in sorted(db.region_addrs):
+            await _restore_from_region(env, r, _damaged(after, r))
         # the machine's ceilings, measured last so they load nothing the run judges
         await env.op("ceiling", {"node": env.repo}, lambda: db.ceilings(env.repo, 16 << 20))
+
+
+def _damaged(after, copy: str) -> set[str]:
+    """Backup ids the harness found damaged in `copy` after the repairs."""
+    return {p.split("/")[1] for b in ((after or {}).get(copy) or {}).get("bad", [])
+            for p in [b["path"]] if p.startswith("backups/")}
+
+
+async def _restore_from_region(env: _Env, region: str, bad: set[str]) -> None:
+    """Restore the last backup of the chain whose every ancestor is clean in `region`'s copy,
+    from that copy on the region's host; nothing when the full backup itself is damaged."""
+    clean = []
+    for b in env.chain:
+        if b in bad:
+            break
+        clean.append(b)
+    if not clean:
+        return
+    target = {"kind": "backup", "backup": clean[-1]}
+    await env.op("restore", {"node": env.repo, "copy": region, "target": target,
+                             "out_of_range": False},
+                 lambda: env.db.restore(env.repo, target, copy=region))
 
 
 async def _verify_all(env: _Env, copies: list[str]) -> dict:

@@ -113,20 +113,24 @@ class BackupOps:
             backup_verify.local_blake3_rate, min(size, 64 << 20))
         return out
 
-    async def restore(self, node: str, target: dict, timeout: float = 300.0) -> dict:
+    async def restore(self, node: str, target: dict, timeout: float = 300.0,
+                      copy: str | None = None) -> dict:
         """Restore `node`'s repository to `target` ({"kind": "lsn", "lsn", "exclusive"} |
         {"kind": "time", "time"} | {"kind": "latest"} | {"kind": "backup", "backup"}) into a
         fresh directory, start a node on it, and read it back. The outcome's reply holds the
         restore tool's output plus `values` (every key of the restored snapshot except the
         load prefix, as the restored node serves them), `digest` (the harness's state digest of
-        the restored snapshot), `rto_s` (request to the first read served) and `restore_s`."""
-        r = self.remote(node)
+        the restored snapshot), `rto_s` (request to the first read served) and `restore_s`.
+        `copy` (a region's name): restore from that region's copy of the repository, on the
+        region's host (RegionOps.copy_place), instead of the node's own."""
+        r, repo = self.copy_place(copy, node) if copy else (self.remote(node),
+                                                            self.repo_dir(node))
         self._restore_seq += 1
         seq = self._restore_seq
         data = f"{r.host.workdir}/restores/r{seq}"
         started = time.monotonic()
         res = await r.exec(["sh", "-c", f"cd {shlex.quote(r.host.workdir)} && PYTHONPATH=lib "
-                            f"python3 -m emulator restore --repo {shlex.quote(self.repo_dir(node))}"
+                            f"python3 -m emulator restore --repo {shlex.quote(repo)}"
                             f" --data {shlex.quote(data)} {_target_args(target)}"],
                            timeout=timeout, check=False)
         restore_s = time.monotonic() - started

@@ -92,7 +92,10 @@ def test_tc_br_004_passes(store):
     assert all(kinds[k]["repaired"] == 1 for k in ("truncate", "delete", "misdirect",
                                                     "manifest")), report
     restores = results["checks"]["restore"]["restores"]
-    assert len(restores) == 5 and not any(r["errors"] for r in restores), report
+    assert len(restores) == 8 and not any(r["errors"] for r in restores), report
+    # one from each region's copy (repaired ones included), exact under the restore oracle
+    assert sorted(r["copy"] for r in restores if r["copy"]) == ["r1", "r2", "r3"], report
+    assert all(r["type"] == "ok" for r in restores if r["copy"]), report
 
 
 @pytest.mark.parametrize("bug,violation", [
