@@ -10,7 +10,9 @@ Findings, each naming the backup:
 - a manifest that disagrees with what the backup op acknowledged;
 - a chain link whose parent is missing or unverified, a full backup not starting at
   LSN 1, an incremental not starting right after its parent's end (gap or overlap),
-  an end before its start (LSN ranges must strictly increase along a chain);
+  an end before its start (LSN ranges must strictly increase along a chain; the one
+  empty range allowed is a full backup of the empty state, LSN 1..0: a node that has
+  applied nothing yet, e.g. just restarted, cuts a consistent state at LSN 0);
 - incremental content that does not hold exactly the records start..end in order.
 Refused backups (`fail`, e.g. backup_busy under the concurrency contract) are
 counted, not findings. The longest chain's incrementals are compared with
@@ -160,7 +162,7 @@ def chain_errors(verified: dict, undecided=frozenset()) -> list[str]:
         start, end = m.get("start_lsn"), m.get("end_lsn")
         if not isinstance(start, int) or not isinstance(end, int):
             continue
-        if end < start:
+        if end < start and not (m.get("kind") == "full" and start == 1 and end == 0):
             out.append(f"backup {bid}: end LSN {end} before its start LSN {start}")
         if m.get("kind") == "full":
             if start != 1:

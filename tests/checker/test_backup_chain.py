@@ -146,6 +146,22 @@ def test_full_backup_must_start_at_one_and_digest_must_match():
     assert any("must start at LSN 1" in e for e in check(history(odd))["errors"])
 
 
+def test_empty_full_backup_at_lsn_zero_is_a_consistent_cut_but_empty_ranges_elsewhere_fail():
+    # a node that has applied nothing (just restarted) cuts the empty state: LSN 1..0,
+    # and the chain continues from LSN 1
+    empty = [("n2-000001-full", "full", None, 1, 0),
+             ("n2-000002-incr", "incremental", "n2-000001-full", 1, 4)]
+    assert check(history(empty))["valid"] is True
+    inverted_incr = [("n2-000001-full", "full", None, 1, 5),
+                     ("n2-000002-incr", "incremental", "n2-000001-full", 6, 5)]
+    r = check(history(inverted_incr))
+    assert r["valid"] is False
+    assert any("end LSN 5 before its start LSN 6" in e for e in r["errors"])
+    below_zero = [("n2-000001-full", "full", None, 1, -1)]
+    assert any("end LSN -1 before its start LSN 1" in e
+               for e in check(history(below_zero))["errors"])
+
+
 def test_nothing_taken_is_unknown():
     h = H()
     h.op("backup", {"node": "n1", "kind": "full", "parent": None}, typ="fail",
