@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 
 TYPES = ("invoke", "ok", "fail", "info")
 NEMESIS = "nemesis"

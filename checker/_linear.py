@@ -38,7 +38,8 @@ CONFIRM_SECONDS = 5.0          # cap on the search confirming one read-mapping c
 
 def check_linearizable(history: History, model="cas-register", *, initial_value=None,
                        null_read="absent", time_limit=None, workers=None,
-                       max_memo_bytes=DEFAULT_MEMO_BYTES, method="auto") -> dict:
+                       max_memo_bytes=DEFAULT_MEMO_BYTES, method="auto",
+                       minimal_counterexample=False) -> dict:
     """Check `history` for linearizability against `model` (a name, see MODELS).
 
     Returns the result dict (what `harness check --json` prints): valid (True,
@@ -51,10 +52,13 @@ def check_linearizable(history: History, model="cas-register", *, initial_value=
     "search" or "read-mapping+search"), `keys_by_method` counts keys per path and
     `fallback` the searched keys per reason the read-mapping did not apply. Raises
     BadHistory for malformed ops and ValueError for bad options.
+    The counterexample's window is shrunk within a budget proportional to the verdict's
+    search (`window.minimal` says whether it is the smallest); `minimal_counterexample`
+    lifts the budget (the time limit still holds).
     """
     with _no_gc():
         return _check(history, model, initial_value, null_read, time_limit, workers,
-                      max_memo_bytes, method)
+                      max_memo_bytes, method, minimal_counterexample)
 
 
 @contextlib.contextmanager
@@ -72,7 +76,7 @@ def _no_gc():
 
 
 def _check(history, model, initial_value, null_read, time_limit, workers, max_memo_bytes,
-           method) -> dict:
+           method, minimal_counterexample) -> dict:
     started = time.perf_counter()
     deadline = None if time_limit is None else time.monotonic() + time_limit
     model_obj = get_model(model)
@@ -90,7 +94,8 @@ def _check(history, model, initial_value, null_read, time_limit, workers, max_me
     out.update(_methods(keys, mapped, run.fallback))
     if verdict is False:
         key = out["invalid_keys"][0]
-        out["counterexample"] = run.counterexample(key, mapped.get(key), results[key])
+        out["counterexample"] = run.counterexample(key, mapped.get(key), results[key],
+                                                   minimal_counterexample)
         out["errors"] = [counterexample_line(out["counterexample"])]
     out["search_s"] = round(search_s, 6)
     out["elapsed_s"] = round(time.perf_counter() - started, 6)
@@ -174,8 +179,8 @@ class _Run:
                                         self.deadline, max_memo_bytes, workers))
         return {k: results[k] for k in self.keys}
 
-    def counterexample(self, key, mapped, result) -> dict:
-        args = (self.initial_value, self.null_read, self.deadline)
+    def counterexample(self, key, mapped, result, minimal) -> dict:
+        args = (self.initial_value, self.null_read, self.deadline, minimal)
         if mapped is not None:
             ce = certificate_counterexample(self.model, key, self.keys[key], mapped, *args)
             if ce is not None:

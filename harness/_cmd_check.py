@@ -55,6 +55,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--max-memory", default=DEFAULT_MAX_MEMORY, metavar="SIZE",
                    help=f"give up with verdict unknown beyond this much memory, e.g. 512M, 8G "
                         f"(default {DEFAULT_MAX_MEMORY}; history files only)")
+    p.add_argument("--minimal-counterexample", action="store_true",
+                   help="shrink an invalid history's counterexample to the smallest window, "
+                        "however long it takes within --time-limit (default: a budget "
+                        "proportional to the verdict's search; the result says if minimal)")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.set_defaults(func=run)
 
@@ -178,7 +182,8 @@ def run(args) -> int:
             try:
                 result = check_linearizable(history, model, initial_value=initial,
                                             null_read=null_read, time_limit=limit,
-                                            max_memo_bytes=memory // 4)
+                                            max_memo_bytes=memory // 4,
+                                            minimal_counterexample=args.minimal_counterexample)
             except MemoryError:
                 result = None
     except (BadHistory, ValueError) as exc:

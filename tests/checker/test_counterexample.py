@@ -6,18 +6,22 @@ the reported window must be a proof on its own: brute force finds no linearizati
 its ops from its start state (the initial value, or any value for a window that starts
 at a quiescent point). Small histories fit the shrink budget, so the window must also
 say it is minimal, and be: one op less at the end, or the next quiescent start, and brute
-force finds a linearization.
+force finds a linearization. On a corpus history whose shrink does not fit the default
+budget, the budget holds, the window is still a proof (by the search) and the minimal one
+(no budget) lies inside it.
 """
 
 import itertools
 import json
+from pathlib import Path
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from checker import check_linearizable, get_model, parse_lines
+from checker import check_linearizable, get_model, parse_lines, read_history
 from checker._counterexample import _quiescent_starts, _window_ops
-from checker._partition import partition
+from checker._partition import partition, to_calls
+from checker._search import BUDGET_EVERY, search
 from linear_sim import ACTIONS, brute_force, events_of, mutate_read, plant_stale_read, simulate
 
 picks = st.lists(st.tuples(st.integers(0, 9), st.integers(0, ACTIONS - 1)), max_size=18)
@@ -63,3 +67,20 @@ def test_the_window_is_a_minimal_proof(choices, processes, kind, pick, choice, m
     later = [s for s in _quiescent_starts(ops, end) if s > start]
     if later:
         assert not _fails(ops, later[0], end)
+
+
+def test_the_budget_bounds_the_shrink_and_the_minimal_window_lies_inside():
+    history = read_history(Path(__file__).resolve().parents[1] / "data" / "corpus" / "porcupine"
+                           / "etcd_099.jsonl")
+    [ops] = partition(history).values()
+    cheap = check_linearizable(history)["counterexample"]["window"]
+    full = check_linearizable(history, minimal_counterexample=True)["counterexample"]["window"]
+    assert cheap["minimal"] is False and full["minimal"] is True
+    assert cheap["shrink_steps"] <= cheap["shrink_budget"] + BUDGET_EVERY
+    assert cheap["first_op"] <= full["first_op"] and full["end_op"] <= cheap["end_op"]
+    assert len(full["ops"]) < len(cheap["ops"]) < len(ops)
+    for window in (cheap, full):
+        start, end = window["first_op"], window["end_op"]
+        init, calls, _ = to_calls(MODEL, _window_ops(ops, start, end), None, "absent",
+                                  free_initial=start > 0)
+        assert search(calls, init).valid is False

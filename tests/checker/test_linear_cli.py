@@ -58,6 +58,16 @@ def test_json_output_has_the_documented_fields(tmp_path):
     assert result["counterexample"]["not_placeable_next"][0]["value"] == 2
 
 
+def test_minimal_counterexample_option(tmp_path):
+    path = write(tmp_path, *INVALID)
+    for args in ((), ("--minimal-counterexample",)):
+        done = harness(path, "--json", *args)
+        assert done.returncode == 1, done.stderr
+        window = json.loads(done.stdout)["counterexample"]["window"]
+        assert window["minimal"] is True
+        assert window["shrink_budget"] is None if args else window["shrink_budget"] > 0
+
+
 def hard_events(n=40):
     """Many concurrent writes, each value written twice, then two reads no order explains:
     outside the read-mapping fast path, a search far beyond a fraction of a second."""
