@@ -4,7 +4,11 @@
 
 Runs each command --runs times, interleaved (so machine load hits all alike), and prints
 the median wall time and median CPU time (user+sys of the child) per command, with
-`python -c pass` as the floor. --before DIR adds the same check run from another
+`python -c pass` as the floor. Besides `python -m harness`, the `harness` command as a
+user runs it: the console script installed with the package and, when `harness` on PATH
+is another program (a pyenv shim, a bash script that execs the real one), that too;
+--command PROG adds another (e.g. ~/.pyenv/shims/harness: under pyenv, the PATH a
+Python process sees leads to the real script, not to the shim a shell runs). --before DIR adds the same check run from another
 checkout (e.g. `git archive 84628df | tar -x -C DIR`), for a side-by-side ratio.
 """
 
@@ -14,6 +18,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -43,6 +48,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--before", help="another checkout to compare with")
+    parser.add_argument("--command", action="append", default=[], metavar="PROG",
+                        help="another `harness` program to time (repeatable)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         small = Path(tmp) / "small.jsonl"
@@ -50,6 +57,13 @@ def main() -> None:
         commands = {"python -c pass": ([sys.executable, "-c", "pass"], REPO),
                     "harness check small.jsonl": (
                         [sys.executable, "-m", "harness", "check", str(small)], REPO)}
+        script = Path(sys.executable).with_name("harness")
+        if script.exists():
+            commands["harness script check small.jsonl"] = ([str(script), "check", str(small)], REPO)
+        on_path = shutil.which("harness")
+        for prog in [on_path] + args.command:
+            if prog and Path(prog).resolve() != script.resolve():
+                commands[f"{prog} check small.jsonl"] = ([prog, "check", str(small)], REPO)
         if args.before:
             commands["before: harness check small.jsonl"] = (
                 [sys.executable, "-m", "harness", "check", str(small)], Path(args.before))
