@@ -19,7 +19,10 @@ log names the damaged file and offset: detected and refused, the correct
 outcome; a node that answered after the restart started on a corrupted WAL (a
 violation: it must refuse or repair from its peers), and a status digest of it
 that differs from another node's at the same applied index is the corrupted
-record served as data.
+record served as data. The harness's own reading of every node's WAL (f
+"detect-wal", workloads/corruption.py: `bad` items {offset, reason}) must name
+the injected record's offset, and nothing else (a false alarm); without any
+detect-wal in the history the harness's WAL detection is not judged (None).
 
 Judged, per injection: detected by the database's verify AND by the harness,
 each naming that backup and chunk; no finding on a copy that no injection
@@ -222,13 +225,39 @@ def _changed(inj) -> str:
             f"{c['after']!r})" if c.get("field") else "")
 
 
+def _wal_harness(history, injs, fig) -> list[str]:
+    """The harness's own WAL readings against the injections: each found, nothing else."""
+    found = {}
+    for inv, done in _ops(history, "detect-wal"):
+        if done is not None and done["type"] == "ok":
+            found[(inv.get("value") or {}).get("node")] = done.get("value") or {}
+    if not found:
+        return []
+    errors, fig["detected_harness"] = [], 0
+    for inj in injs:
+        offsets = [b.get("offset") for b in found.get(inj["node"], {}).get("bad", [])]
+        if inj["node"] not in found:
+            errors.append(f"{inj['node']}: no harness reading of its WAL was recorded")
+        elif inj.get("offset") in offsets:
+            fig["detected_harness"] += 1
+        else:
+            errors.append(f"harness WAL verify missed the corrupted record of {inj['node']}: "
+                          f"{inj.get('path')} at offset {inj.get('offset')}")
+    for node, out in sorted(found.items(), key=lambda kv: str(kv[0])):
+        for b in out.get("bad", []):
+            if not any(i["node"] == node and i.get("offset") == b.get("offset") for i in injs):
+                errors.append(f"false alarm: the harness's WAL verify of {node} reports offset "
+                              f"{b.get('offset')} ({b.get('reason')}) that no injection explains")
+    return errors
+
+
 def _wal(history, states) -> tuple[list, dict | None]:
     injs = wal_injections(history)
     if not injs:
         return [], None
-    errors = []
     fig = {"injected": len(injs), "detected_db": 0, "detected_harness": None, "repaired": 0,
            "refused": 0}
+    errors = _wal_harness(history, injs, fig)
     for inj in injs:
         where = (f"{inj.get('path')} at offset {inj.get('offset')} (record {inj.get('record')} "
                  f"of {inj.get('records')}, entries {inj.get('entries')}, committed)")
@@ -276,7 +305,8 @@ def check(history: list, ctx: RunContext) -> dict:
                f"{rep} repaired from a good copy, {ref} refused (every copy corrupt)")
     if wal is not None:
         summary += (f"; {wal['injected']} WAL corruption(s): {wal['detected_db']} detected by "
-                    f"the node on restart and refused")
+                    f"the node on restart and refused, {wal['detected_harness']} by the "
+                    f"harness's own WAL reading")
         figures["wal"] = wal
     if errors:
         summary = f"{len(errors)} violation(s): {errors[0]}"

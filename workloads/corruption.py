@@ -9,7 +9,10 @@ so they are in the fault ledger and the history. This workload:
    incrementals), then no more (the timeline's backup indexes stay fixed); it
    waits until every region holds them and verifies every copy itself
    (f "verify-intact": before any injection, so a false alarm shows as one);
-2. after the heal, for each copy (the node's and each region's): the database's
+2. after the heal, the harness's own reading of every database node's WAL
+   (f "detect-wal": each record's checksum, docs/protocol.md; a node whose WAL the
+   nemesis corrupted refused to start, and its file is read all the same), then
+   for each copy (the node's and each region's): the database's
    verify (f "detect-db") and the harness's (f "detect-harness"); the database's
    repair of every copy the harness found damaged, from the other regions
    (f "repair"); the harness's verification of every backup of the node's copy
@@ -84,6 +87,8 @@ class CorruptionWorkload(Workload):
         if env is None:
             return
         db, damaged = env.db, []
+        for n in env.nodes:
+            await env.op("detect-wal", {"node": n}, lambda n=n: db.wal_verify_harness(n))
         for c in self.copies():
             await env.op("detect-db", {"copy": c}, lambda c=c: db.copy_verify_db(c, env.repo))
             found = await env.op("detect-harness", {"copy": c},

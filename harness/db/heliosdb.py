@@ -17,6 +17,7 @@ from pathlib import Path
 
 from emulator import options as _emulator_options
 from remote import Host, Remote, RemoteCommandError
+from harness import wal_verify
 from harness.db import _wire
 from harness.db._base import DB, Option
 from harness.db._daemon import Daemon
@@ -93,6 +94,12 @@ class HeliosDB(RegionOps, BackupOps, Daemon, DB):
         for bug in self.bugs:
             argv += ["--bug", bug]
         return argv + self.region_flags()
+
+    async def wal_verify_harness(self, node: str) -> dict:
+        """The harness's own reading of `node`'s WAL (harness/wal_verify.py): every record's
+        checksum checked here; works on a node whose process refused to start."""
+        r = self.remote(node)
+        return await wal_verify.wal_check(r, f"{r.host.workdir}/data/wal.log")
 
     async def setup(self, remote: Remote) -> None:
         """Check python3 and blake3, then unpack the emulator into workdir/lib: one round trip."""

@@ -158,3 +158,24 @@ def test_rejects_a_refusal_that_does_not_name_the_record_or_was_not_seen():
     assert res["errors"][0].startswith("no record of what n3 did after its WAL was corrupted")
     res = check(wal_history(exited=False), RunContext(states=states()))
     assert res["errors"][0].startswith("n3 neither refused nor answered within 15 s")
+
+
+def detect_wal(bad_n3=({"offset": 4096, "reason": "checksum mismatch"},), bad_n1=()):
+    h = []
+    for i, (node, bad) in enumerate((("n1", bad_n1), ("n2", ()), ("n3", bad_n3))):
+        h += op(60 + i, "detect-wal", 40, {"node": node}, {"bad": list(bad), "records": 90})
+    return h
+
+
+def test_judges_the_harness_own_wal_reading_when_recorded():
+    res = check(wal_history() + detect_wal(), RunContext(states=states()))
+    assert res["valid"] is True, res["errors"]
+    assert res["per_kind"]["wal"]["detected_harness"] == 1
+    assert "1 by the harness's own WAL reading" in res["summary"]
+    res = check(wal_history() + detect_wal(bad_n3=()), RunContext(states=states()))
+    assert res["errors"] == [f"harness WAL verify missed the corrupted record of n3: {WAL} at "
+                             "offset 4096"]
+    res = check(wal_history() + detect_wal(bad_n1=[{"offset": 77, "reason": "x"}]),
+                RunContext(states=states()))
+    assert res["errors"] == ["false alarm: the harness's WAL verify of n1 reports offset 77 (x) "
+                             "that no injection explains"]

@@ -79,7 +79,7 @@ def test_tc_br_004_passes(store):
     cor = results["checks"]["corruption"]
     kinds = cor["per_kind"]
     wal = kinds.pop("wal")                       # n3's WAL: refused on restart, naming it
-    assert wal == {"injected": 1, "detected_db": 1, "detected_harness": None, "repaired": 0,
+    assert wal == {"injected": 1, "detected_db": 1, "detected_harness": 1, "repaired": 0,
                    "refused": 1}, report
     (inj,) = cor["wal_injections"]
     assert inj["node"] == "n3" and inj["records_after"] > 0 and inj["parses"], report
