@@ -53,10 +53,10 @@ while off + HDR.size <= len(data):
     off = end
 commit = max((p["hs"][2] for _, _, p in recs if "hs" in p), default=0)
 def kept(i):
-    es = [e for e in recs[i][2].get("e", ()) if e[2] is not None]
-    if not es or max(e[1] for e in recs[i][2]["e"]) > commit:
+    es = recs[i][2].get("e", ())
+    if not any(e[2] is not None for e in es) or max(e[1] for e in es) > commit:
         return False
-    hi = max(e[1] for e in recs[i][2]["e"])
+    hi = max(e[1] for e in es)   # replaced by a later record, or behind a later snapshot?
     return not any("snap" in p or any(e[1] <= hi for e in p.get("e", ()))
                    for _, _, p in recs[i + 1:])
 cands = [i for i in range(len(recs) - 1) if kept(i)]

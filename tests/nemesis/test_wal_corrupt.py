@@ -75,3 +75,15 @@ def test_a_single_record_is_never_chosen(tmp_path):
     path = _wal(tmp_path, batches=1, commit_lag=0)         # committed, but nothing after it
     proc = _flip(path, 1)
     assert proc.returncode != 0 and "no committed record with records after it" in proc.stderr
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_never_picks_an_entry_a_later_record_replaced(tmp_path, seed):
+    w = Wal(str(tmp_path))
+    for i in range(1, 11):                                   # term 1: entries 1..10
+        w.append([Entry(1, i, _command(i))], HardState(1, "n1", 3))
+    w.append([Entry(2, 5, _command(50)), Entry(2, 6, _command(60))], HardState(2, "n2", 6))
+    w.append([Entry(2, 7, _command(70))], HardState(2, "n2", 6))
+    w.close()
+    out = json.loads(_flip(tmp_path / FILE, seed).stdout)
+    assert out["entries"][1] < 5 or out["entries"] == [5, 6], out   # 5..10 of term 1: replaced
