@@ -83,7 +83,7 @@ class RevivalWatcher:
         deadline, answered, exited = loop.time() + self.bound_s, False, False
         while loop.time() < deadline and not (answered or exited):
             answered = await self._answers(remote)
-            exited = not answered and not await self.db.alive(remote)
+            exited = not answered and not await self._alive(remote)
             await asyncio.sleep(POLL_S)
         if exited:
             self.refused.add(node)
@@ -98,6 +98,12 @@ class RevivalWatcher:
             return await self.db.status(remote.host, 1.0) is not None
         except Exception:   # a status that raises is a node that does not answer
             return False
+
+    async def _alive(self, remote) -> bool:
+        try:
+            return await self.db.alive(remote)
+        except Exception:   # the host did not answer: the process may live, keep watching
+            return True
 
     async def _tail(self, remote) -> str:
         try:
