@@ -16,8 +16,8 @@ Files are written to a temp name, fsynced, renamed, and the directory fsynced.
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
-import mmap
 import os
 
 from blake3 import blake3
@@ -61,27 +61,37 @@ def write_chunks(directory: str, content: bytes, chunk_size: int) -> list[dict]:
 
 def write_pieces(directory: str, pieces, chunk_size: int, digest=None) -> list[dict]:
     """`write_chunks` of the concatenation of the byte strings `pieces`, without building
-    it: each chunk goes to disk with writev straight from the pieces. `digest` (a full
-    backup's `statemachine.StateDigest`) is given every chunk as written, with its hash."""
-    chunks, batch, size = [], [], 0
-    for piece in pieces:
-        view = memoryview(piece)
-        while view:
-            take = min(len(view), chunk_size - size)
-            batch.append(view[:take])
-            size, view = size + take, view[take:]
-            if size == chunk_size:
-                chunks.append(_write_chunk(directory, len(chunks), batch, digest, False))
-                batch, size = [], 0
-    if batch or not chunks:
-        chunks.append(_write_chunk(directory, len(chunks), batch, digest, True))
+    it: each chunk goes to disk with writev straight from the pieces (few and large ones are
+    fast: `statemachine.dump_pieces`), one file and one fsync per chunk in order, and is
+    hashed from those same pieces in a second thread while the next chunk is written
+    (blake3 releases the GIL). `digest` (a full backup's `statemachine.StateDigest`) is
+    given every chunk, in order, with its hash."""
+    chunks, batch, size, pending = [], [], 0, []
+    with concurrent.futures.ThreadPoolExecutor(1) as hasher:
+        def flush(last: bool) -> None:
+            _write_chunk(directory, len(chunks) + len(pending), batch)
+            pending.append(hasher.submit(_hash_chunk, batch, digest, last))
+            if len(pending) > 2:  # at most two chunks' pieces held for the hasher
+                chunks.append(pending.pop(0).result())
+        for piece in pieces:
+            view = memoryview(piece)
+            while view:
+                take = min(len(view), chunk_size - size)
+                batch.append(view[:take])
+                size, view = size + take, view[take:]
+                if size == chunk_size:
+                    flush(False)
+                    batch, size = [], 0
+        if batch or not (chunks or pending):
+            flush(True)
+        chunks += [f.result() for f in pending]
     fsync_dir(directory)
-    return chunks
+    return [{"name": f"chunk-{i:06d}", "size": n, "blake3": h} for i, (n, h) in enumerate(chunks)]
 
 
-def _write_chunk(directory: str, i: int, batch: list[memoryview], digest, last: bool) -> dict:
-    name, h = f"chunk-{i:06d}", blake3()
-    fd = os.open(os.path.join(directory, name), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+def _write_chunk(directory: str, i: int, batch: list[memoryview]) -> None:
+    fd = os.open(os.path.join(directory, f"chunk-{i:06d}"),
+                 os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         for j in range(0, len(batch), 512):  # IOV_MAX is 1024
             group = batch[j:j + 512]
@@ -92,16 +102,16 @@ def _write_chunk(directory: str, i: int, batch: list[memoryview], digest, last: 
         os.fsync(fd)
     finally:
         os.close(fd)
-    size = sum(len(b) for b in batch)
-    if size:  # hash the chunk as written, in one call (many small updates are slow)
-        with open(os.path.join(directory, name), "rb") as f, \
-                mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
-            h.update(m)
-            if digest is not None:
-                digest.chunk(m, h.digest(), last)
-    elif digest is not None:
-        digest.chunk(b"", h.digest(), last)
-    return {"name": name, "size": size, "blake3": h.hexdigest()}
+
+
+def _hash_chunk(batch: list[memoryview], digest, last: bool) -> tuple[int, str]:
+    """(size, BLAKE3 hex) of one chunk's pieces, given to `digest` if any."""
+    h = blake3()
+    for b in batch:
+        h.update(b)
+    if digest is not None:
+        digest.chunk(batch, h.digest(), last)
+    return sum(len(b) for b in batch), h.hexdigest()
 
 
 # ---- records (incremental backups and archive segments) ---------------------------

@@ -7,9 +7,15 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import os
+import threading
+
+import pytest
+
 from emulator import repo as R
+from emulator.backup import _ahead
 from emulator.restore import archive_runs, chains, reach
-from emulator.statemachine import KV
+from emulator.statemachine import DIGEST_PIECE, KV, StateDigest, dump_pieces, state_digest
 
 values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
                       | st.text(max_size=8),
@@ -60,6 +66,46 @@ def test_chunks_cut_content_and_hash_each_piece(tmp_path):
     (tmp_path / "empty").mkdir()
     assert R.write_chunks(str(tmp_path / "empty"), b"", 4) == [
         {"name": "chunk-000000", "size": 0, "blake3": R.blake3(b"").hexdigest()}]
+
+
+@given(ops, st.integers(1, 64))
+@settings(max_examples=50, deadline=None)
+def test_dump_pieces_in_blocks_are_the_dump(seq, block):
+    kv = KV()
+    for op, key, value in seq:
+        if op == "put":
+            kv.apply({"op": "put", "key": key, "value": value})
+    assert b"".join(dump_pieces(kv.items, block)) == kv.dump()
+
+
+@pytest.mark.parametrize("chunk", [DIGEST_PIECE, 1 << 20, 3 << 20, 5 << 20])
+def test_chunks_written_give_the_state_digest_of_their_content(tmp_path, chunk):
+    """Whatever the chunk size (pieces of the digest when 4 MiB, not otherwise), the digest
+    fed while writing is the content's; the files hold the content and hash as listed."""
+    content = os.urandom(2 * DIGEST_PIECE + 12345)
+    pieces = [content[:7], content[7:DIGEST_PIECE + 5], content[DIGEST_PIECE + 5:]]
+    digest = StateDigest()
+    chunks = R.write_pieces(str(tmp_path), pieces, chunk, digest)
+    assert digest.hexdigest() == state_digest(content)
+    assert b"".join((tmp_path / c["name"]).read_bytes() for c in chunks) == content
+    assert all(R.check_file(str(tmp_path / c["name"]), c["size"], c["blake3"]) is None
+               for c in chunks)
+    assert [c["name"] for c in chunks] == [f"chunk-{i:06d}" for i in range(len(chunks))]
+
+
+def test_dump_made_ahead_in_order_stops_when_left_and_passes_errors():
+    assert list(_ahead(iter(range(100)), depth=3)) == list(range(100))
+    before = threading.active_count()
+    gen = _ahead(iter(range(10 ** 9)), depth=2)
+    assert next(gen) == 0
+    gen.close()                                      # the consumer leaves early
+    assert threading.active_count() == before
+
+    def failing():
+        yield b"{"
+        raise ValueError("boom")
+    with pytest.raises(ValueError, match="boom"):
+        list(_ahead(failing()))
 
 
 def _m(bid, kind, parent, start, end):
