@@ -41,7 +41,7 @@ from checker._search import SearchResult, search
 
 SHRINK_SECONDS = 10.0    # cap on the time spent shrinking a window
 SHRINK_FACTOR = 0.25     # shrinking steps per step of the search that decided the key
-SHRINK_FLOOR = 2_000     # steps the shrinking may always spend (about 0.5 ms)
+SHRINK_FLOOR = 500       # steps the shrinking may always spend (about 0.5 ms)
 
 
 def build_counterexample(model, key, ops, result, initial_value, null_read, deadline,

@@ -36,8 +36,8 @@ from typing import NamedTuple
 
 from checker._models import ILLEGAL
 
-CHECK_EVERY = 1 << 13   # loop iterations between deadline / memory checks
-BUDGET_EVERY = 1 << 10  # the same for a search with a step budget
+CHECK_EVERY = 1 << 11   # steps (placements) between deadline / memory checks
+BUDGET_EVERY = 1 << 8   # the same for a search with a step budget
 
 
 class Call(NamedTuple):
@@ -54,7 +54,8 @@ class Call(NamedTuple):
 @dataclass(slots=True)
 class SearchResult:
     """valid: True / False / "unknown"; longest: indices (into the calls) of the longest
-    partial linearization found, in order; state: the model state after it.
+    partial linearization found, in order; state: the model state after it; steps:
+    the ops placed (configurations entered), the search's measure of work.
     horizon (valid False only): the latest time of an entry the search looked at. The
     search never looked past it, so the ops invoked up to then, with those still running
     then made info, fail just the same (checker/_counterexample.py cuts its window there)."""
@@ -138,14 +139,9 @@ def search_steps(calls, init, *, max_memo_bytes=1 << 30, check_every=CHECK_EVERY
     longest, longest_state = [], init
     state, lin, entry, steps, far = init, 0, nxt[0], 0, 0
     while True:
-        steps += 1
-        if not steps % check_every:
-            if len(memo) > max_memo:
-                return SearchResult("unknown", longest, longest_state, len(memo), steps,
-                                    "memory limit")
-            yield steps
-        if not is_ret[entry]:
-            new = trans[entry](state)
+        t = trans[entry]
+        if t is not None:   # a call entry (returns, head and tail have none)
+            new = t(state)
             if new is ILLEGAL:
                 entry = nxt[entry]
                 continue
@@ -155,6 +151,12 @@ def search_steps(calls, init, *, max_memo_bytes=1 << 30, check_every=CHECK_EVERY
             forced = read_only[entry] and new == state
             if key not in memo:
                 memo.add(key)
+                steps += 1
+                if not steps % check_every:
+                    if len(memo) > max_memo:
+                        return SearchResult("unknown", longest, longest_state, len(memo), steps,
+                                            "memory limit")
+                    yield steps
                 stack.append((entry, state, lin, forced))
                 state, lin = new, new_lin
                 # lift the call and its return out of the list
