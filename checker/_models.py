@@ -33,12 +33,12 @@ UNMAPPED = "unmapped"  # register_view: the value read is not one op's write (kv
 NULL_READS = ("absent", "unknown")
 
 
-_SCALARS = frozenset({int, str, type(None), float, bool})
+SCALARS = frozenset({int, str, type(None), float, bool})
 
 
 def freeze(value):
     """JSON value -> hashable equivalent (lists become tuples)."""
-    if type(value) in _SCALARS:   # most values: the isinstance tests below cost more
+    if type(value) in SCALARS:   # most values: the isinstance tests below cost more
         return value
     if isinstance(value, list):
         return tuple([freeze(v) for v in value])

@@ -52,11 +52,16 @@ def to_calls(model, ops: list[Op], initial_value, null_read, free_initial=False)
     """(initial state, [Call], [Op] aligned with the calls): the search problem for one key."""
     init, transitions = model.bind(ops, initial_value, null_read, free_initial)
     calls, kept = [], []
+    read_only = model.read_only
     for op, transition in zip(ops, transitions):
         if transition is None:
             continue
         ret = op.complete_time if op.type == "ok" else None
-        calls.append(Call(op.invoke_time, ret, transition, model.read_only(op)))
+        # tuple.__new__: Call(...) would run its Python-level __new__ once per op
+        calls.append(_new(Call, (op.invoke_time, ret, transition, read_only(op))))
         kept.append(op)
     return init, calls, kept
+
+
+_new = tuple.__new__
 

@@ -79,34 +79,43 @@ class _Key:
 
 
 def view(model, ops, initial_value, null_read):
-    """A _Key for `ops`, or a string saying why the read-mapping does not apply."""
+    """A _Key for `ops`, or a string saying why the read-mapping does not apply (checked
+    before the arrays are built: most keys of a history with small values fail it)."""
     if not hasattr(model, "register_view"):
         return f"model {model.name} is not a single register"
-    key = _Key(len(ops), model.initial_state(initial_value))
+    init = model.initial_state(initial_value)
+    register_view = model.register_view
+    accesses = []
     for i, op in enumerate(ops):
-        access = model.register_view(op, null_read)
+        access = register_view(op, null_read)
         if access is None:
             continue
         if access is UNMAPPED:
             return f"{model.name} {op.f}: a read is not one op's write"
-        key.rd[i], key.wr[i] = access
+        accesses.append((i, access))
+    problem = _ambiguity(accesses, init)
+    if problem:
+        return problem
+    key = _Key(len(ops), init)
+    for i, (rd, wr) in accesses:
+        op = ops[i]
+        key.rd[i], key.wr[i] = rd, wr
         key.s[i] = op.invoke_time
         if op.type == "ok":
             key.ok[i], key.f[i] = True, op.complete_time
         key.active.append(i)
-    return _ambiguity(key) or key
+    return key
 
 
-def _ambiguity(key):
+def _ambiguity(accesses, init):
     """A reason string if some value read has two possible writers; "" otherwise."""
     writers = defaultdict(int)
-    for i in key.active:
-        if key.wr[i] is not NOTHING:
-            writers[key.wr[i]] += 1
-    for i in key.active:
-        v = key.rd[i]
-        if v is not NOTHING and writers.get(v, 0) + (v == key.init) > 1:
-            return ("a value read is the initial value and written" if v == key.init else
+    for _, (_, wr) in accesses:
+        if wr is not NOTHING:
+            writers[wr] += 1
+    for _, (v, _) in accesses:
+        if v is not NOTHING and writers.get(v, 0) + (v == init) > 1:
+            return ("a value read is the initial value and written" if v == init else
                     "a value read is written more than once")
     return ""
 

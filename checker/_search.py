@@ -136,7 +136,7 @@ def search_steps(calls, init, *, max_memo_bytes=1 << 30, check_every=CHECK_EVERY
     max_memo = max(1000, max_memo_bytes // (160 + len(calls) // 8))
     memo = set()   # configurations (ops placed as a bitset, state) seen
     stack = []
-    longest, longest_state = [], init
+    longest, longest_state, deepest = [], init, 0
     state, lin, entry, steps, far = init, 0, nxt[0], 0, 0
     while True:
         t = trans[entry]
@@ -178,7 +178,8 @@ def search_steps(calls, init, *, max_memo_bytes=1 << 30, check_every=CHECK_EVERY
             # a forced op whose configuration was seen (so it failed): this one fails too
         if entry > far:
             far = entry
-        if len(stack) > len(longest):
+        if len(stack) > deepest:
+            deepest = len(stack)
             longest, longest_state = [op_of[e[0]] for e in stack], state
         while True:   # the configuration (lin, state) failed: undo the last placement
             if not stack:
