@@ -17,7 +17,9 @@ every op that must precede it is placed already, or its call entry would not be
 reached; moving it earlier breaks no real-time order; and removing it from its later
 spot changes no state.) So when that branch fails the search backtracks past its
 parent at once instead of trying the parent's other ops: on read-heavy histories
-most of the orderings of reads are never tried.
+most of the orderings of reads are never tried. And an info op that would leave the
+state as it is is not placed there: the configuration without it allows all the same
+(an info op need never be placed) and the search reaches it anyway.
 
 `info` ops have no return entry: they may take effect at any point after
 their invoke or never, so the search succeeds as soon as every `ok` op is
@@ -38,6 +40,7 @@ from checker._models import ILLEGAL
 
 CHECK_EVERY = 1 << 11   # steps (placements) between deadline / memory checks
 BUDGET_EVERY = 1 << 8   # the same for a search with a step budget
+READ_ONLY, INFO = 1, 2  # an op that leaves the state as it is: placed greedily / skipped
 
 
 class Call(NamedTuple):
@@ -72,7 +75,8 @@ class SearchResult:
 def _build_list(calls):
     """The linked list as arrays over time-ordered entries (entry 0 is the head, the last
     the tail): next, previous, is a return, call index (-1 for head and tail), the
-    matching return of a call (-1 for none), time, transition, read-only, bit.
+    matching return of a call (-1 for none), time, transition, what an op that leaves the
+    state as it is means (READ_ONLY, INFO or 0), bit.
 
     Entries sort by (time, return?, call index): one integer key per entry and a stable
     sort of calls-then-returns in call order (tuples cost 3x as much on small keys)."""
@@ -90,19 +94,20 @@ def _build_list(calls):
     op_of = [-1] * size
     match = [-1] * size
     trans = [None] * size
-    read_only = [False] * size
+    same = [0] * size
     bits = [0] * size
     call_pos = [0] * n
     for pos, k in enumerate(order, 1):
         if k < n:
             c = calls[k]
             op_of[pos], times[pos], call_pos[k] = k, c.call, pos
-            trans[pos], read_only[pos], bits[pos] = c.transition, c.read_only, 1 << k
+            trans[pos], bits[pos] = c.transition, 1 << k
+            same[pos] = INFO if c.ret is None else READ_ONLY if c.read_only else 0
         else:
             i = rets[k - n]
             op_of[pos], times[pos], is_ret[pos] = i, calls[i].ret, True
             match[call_pos[i]] = pos
-    return nxt, prv, is_ret, op_of, match, times, trans, read_only, bits
+    return nxt, prv, is_ret, op_of, match, times, trans, same, bits
 
 
 def search(calls, init, *, deadline=None, max_memo_bytes=1 << 30, max_steps=None) -> SearchResult:
@@ -131,7 +136,7 @@ def search_steps(calls, init, *, max_memo_bytes=1 << 30, check_every=CHECK_EVERY
     operations (no helper calls) is what brings Python near Porcupine's speed."""
     if all(c.ret is None for c in calls):
         return SearchResult(True, state=init)
-    nxt, prv, is_ret, op_of, match, times, trans, read_only, bits = _build_list(calls)
+    nxt, prv, is_ret, op_of, match, times, trans, same, bits = _build_list(calls)
     remaining = sum(is_ret) - 1   # ok ops not yet placed (the tail is no op)
     max_memo = max(1000, max_memo_bytes // (160 + len(calls) // 8))
     memo = set()   # configurations (ops placed as a bitset, state) seen
@@ -145,10 +150,14 @@ def search_steps(calls, init, *, max_memo_bytes=1 << 30, check_every=CHECK_EVERY
             if new is ILLEGAL:
                 entry = nxt[entry]
                 continue
+            forced = False
+            if same[entry] and new == state:
+                if same[entry] == INFO:   # never needed: not placing it leaves more choice
+                    entry = nxt[entry]
+                    continue
+                forced = True   # placing this read-only op now is as good as any other choice
             new_lin = lin | bits[entry]
             key = (new_lin, new)
-            # forced: placing this read-only op now is as good as any other choice
-            forced = read_only[entry] and new == state
             if key not in memo:
                 memo.add(key)
                 steps += 1
