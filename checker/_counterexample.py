@@ -53,8 +53,7 @@ def build_counterexample(model, key, ops, result, initial_value, null_read, dead
     budget = None if minimal else max(int(result.steps * SHRINK_FACTOR), SHRINK_FLOOR)
     shrink = _Shrink(model, ops, initial_value, null_read, deadline, budget)
     start, end, window_result = shrink.smallest_window(result)
-    window = _window_ops(ops, start, end)
-    init, calls, kept = to_calls(model, window, initial_value, null_read, free_initial=start > 0)
+    window, init, calls, kept = shrink.window(start, end)
     return {
         "key": key,
         "window": {
@@ -161,13 +160,14 @@ class _Shrink:
         self.initial_value, self.null_read = initial_value, null_read
         self.budget = budget   # steps, or None: no budget
         self.spent = 0
+        self.windows = {}
         self.minimal = True
 
     def smallest_window(self, result):
         """(start, end, SearchResult of that window): the smallest failing window found."""
         ops = self.ops
         end = _invoked_by(ops, result.horizon)
-        best = (0, end, self._result_of(end, self._window(0, len(ops))[2], result))
+        best = (0, end, self._result_of(end, self.window(0, len(ops))[3], result))
         lo, hi = 1, end   # the smallest failing end is in [lo, hi]
         first = True
         while lo < hi:
@@ -180,7 +180,7 @@ class _Shrink:
                 lo = mid + 1
                 continue
             hi = min(mid, _invoked_by(ops, found.horizon))
-            best = (0, hi, found if hi == mid else self._result_of(hi, self._window(0, mid)[2],
+            best = (0, hi, found if hi == mid else self._result_of(hi, self.window(0, mid)[3],
                                                                   found))
         starts = _quiescent_starts(ops, best[1])
         lo, hi = 0, len(starts) - 1   # the latest failing start is starts[i], i in [lo, hi]
@@ -200,10 +200,15 @@ class _Shrink:
                 lo, gap, best = mid, 0, (starts[mid], best[1], found)
         return best
 
-    def _window(self, start, end):
-        window = _window_ops(self.ops, start, end)
-        return to_calls(self.model, window, self.initial_value, self.null_read,
-                        free_initial=start > 0)
+    def window(self, start, end):
+        """(window ops, initial state, calls, ops of the calls) of window (start, end); each
+        window is built once (the one reported is also probed or mapped)."""
+        got = self.windows.get((start, end))
+        if got is None:
+            window = _window_ops(self.ops, start, end)
+            got = self.windows[start, end] = (window, *to_calls(
+                self.model, window, self.initial_value, self.null_read, free_initial=start > 0))
+        return got
 
     def _fails(self, start, end):
         """The failing SearchResult of the window, False if it passes, None if the budget or
@@ -212,7 +217,7 @@ class _Shrink:
         if (left is not None and left <= 0) or time.monotonic() > self.deadline:
             self.minimal = False
             return None
-        init, calls, _ = self._window(start, end)
+        _, init, calls, _ = self.window(start, end)
         found = search(calls, init, deadline=self.deadline, max_steps=left)
         self.spent += found.steps
         if found.valid == "unknown":
@@ -227,7 +232,7 @@ class _Shrink:
         horizon, so is in the window; one left out there (an info op nobody in the window
         reads, an ok read running at the cut) is dropped if it changed no state, else the
         window is searched again."""
-        init, calls, kept = self._window(0, end)
+        _, init, calls, kept = self.window(0, end)
         where = {op.index: i for i, op in enumerate(kept)}
         longest, state = [], init
         for i in found.longest:
