@@ -76,8 +76,10 @@ class CasRegister:
                 read.add(value[0])
             elif op.f == "read" and op.type == "ok":
                 read.add(value)
-        return init, [None if _unobserved_register(op, value, read)
-                      else self._compile(op, value, null_read, free_initial)
+        compile_ = self._compile
+        return init, [None if (op.type == "info" and op.f != "read"   # unobserved (inlined)
+                               and (value if op.f == "write" else value[1]) not in read)
+                      else compile_(op, value, null_read, free_initial)
                       for op, value in zip(ops, values)]
 
     @staticmethod
@@ -184,12 +186,6 @@ class KV:
     @staticmethod
     def initial_state(initial_value):
         return "" if initial_value is None else initial_value
-
-
-def _unobserved_register(op, value, read) -> bool:
-    if op.type != "info" or op.f == "read":
-        return False
-    return (value if op.f == "write" else value[1]) not in read
 
 
 def _unobserved_kv(op, seen) -> bool:
