@@ -1,6 +1,6 @@
 """Process start-up of `harness check FILE` on a 2-op history: median wall and CPU time.
 
-    python3 bench/check_startup.py [--runs 20] [--before DIR]
+    python3 bench/check_startup.py [--runs 20] [--before DIR] [--command PROG ...]
 
 Runs each command --runs times, interleaved (so machine load hits all alike), and prints
 the median wall time and median CPU time (user+sys of the child) per command, with
@@ -8,8 +8,9 @@ the median wall time and median CPU time (user+sys of the child) per command, wi
 user runs it: the console script installed with the package and, when `harness` on PATH
 is another program (a pyenv shim, a bash script that execs the real one), that too;
 --command PROG adds another (e.g. ~/.pyenv/shims/harness: under pyenv, the PATH a
-Python process sees leads to the real script, not to the shim a shell runs). --before DIR adds the same check run from another
-checkout (e.g. `git archive 84628df | tar -x -C DIR`), for a side-by-side ratio.
+Python process sees leads to the real script, not to the shim a shell runs).
+--before DIR adds the same check run from another checkout (e.g. `git archive 84628df
+| tar -x -C DIR`), for a side-by-side ratio.
 """
 
 from __future__ import annotations

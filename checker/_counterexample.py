@@ -20,9 +20,9 @@ least SHRINK_FLOOR): the counterexample costs a fraction of its verdict (on the
 Porcupine corpus, 77 of its 82 invalid histories still get a minimal window).
 `minimal=True` lifts the budget. Every window reported is proven to fail;
 `window.minimal` says whether both cuts were also proven smallest, or the budget ran
-out first (then the window is only shrunk as far as it was proven). For the window we report the longest partial linearization the
-search found (with the state after each op) and the ops that could not be placed
-next, each with why.
+out first (then the window is only shrunk as far as it was proven). For the window we
+report the longest partial linearization the search found (with the state after each
+op) and the ops that could not be placed next, each with why.
 
 For a key the read-mapping (checker/_readmap.py) found invalid, the same is built
 over its certificate (a small closed set of ops that cannot be linearized) instead

@@ -129,8 +129,8 @@ def search(calls, init, *, deadline=None, max_memo_bytes=1 << 30, max_steps=None
 
 
 def search_steps(calls, init, *, max_memo_bytes=1 << 30, check_every=CHECK_EVERY):
-    """The search as a generator: yields the steps done every `check_every` steps (so a caller can stop it,
-    or interleave several keys) and returns the SearchResult.
+    """The search as a generator: yields the steps done every `check_every` steps (so a
+    caller can stop it, or interleave several keys) and returns the SearchResult.
 
     One long function on purpose: the loop is the hot path, and inlining the list
     operations (no helper calls) is what brings Python near Porcupine's speed."""
