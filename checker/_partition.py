@@ -8,18 +8,19 @@ constrain nothing (info reads, reads of an unknown value) are left out.
 from __future__ import annotations
 
 from checker._history import BadHistory, History, Op
-from checker._models import NULL_READS, freeze
+from checker._models import NULL_READS, SCALARS, freeze
 from checker._search import Call
 
 
 def validate_ops(history: History, model) -> None:
     """Every op's f belongs to the model and its value has the model's shape."""
+    fs, validate = model.fs, model.validate
     for op in history.ops:
-        if op.f not in model.fs:
+        if op.f not in fs:
             raise BadHistory(f"{history.source}:{op.line}: f {op.f!r} is not an operation of model "
-                             f"{model.name!r} (expected one of {', '.join(model.fs)})")
+                             f"{model.name!r} (expected one of {', '.join(fs)})")
         try:
-            model.validate(op)
+            validate(op)
         except BadHistory as exc:
             raise BadHistory(f"{history.source}: {exc}") from None
 
@@ -42,7 +43,12 @@ def partition(history: History) -> dict:
     Every key of the history is present, even one whose ops all failed."""
     keys: dict = {}
     for op in history.ops:
-        ops = keys.setdefault(freeze(op.key), [])
+        key = op.key
+        if type(key) not in SCALARS:   # a scalar (the reader refuses others) needs no freeze
+            key = freeze(key)
+        ops = keys.get(key)
+        if ops is None:
+            ops = keys[key] = []
         if op.type != "fail":
             ops.append(op)
     return keys
