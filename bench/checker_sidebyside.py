@@ -4,8 +4,10 @@
 A copy of ../shared/tools/porcupine/sidebyside.py (not ours to edit), changed only to
 report Porcupine's time both ways when the driver prints both (bench/porcupine_driver:
 "seconds" from the decoded ops, as our elapsed_s, and "check_events_seconds", the
-CheckEventsTimeout call alone, which is what the shared driver's "seconds" is), and
-to find the shared folder from here. Build the driver with
+CheckEventsTimeout call alone, which is what the shared driver's "seconds" is), to
+count a run that ran out of memory as undecided (the shared script counts it as a
+wrong verdict) and print a set where one side has no time (it crashed there), and to
+find the shared folder from here. Build the driver with
 `OUT=/tmp/porcupine-driver-ops bench/porcupine_driver/build.sh` and pass --driver.
 
 usage:
@@ -202,10 +204,15 @@ def normal(args):
 
 
 def wrong(rows, who):
-    w = [r["file"] for r in rows if who in r and any(v != r["expected"] and v != "unknown"
+    """(files with a wrong verdict, files left undecided: unknown, out of memory, killed)."""
+    w = [r["file"] for r in rows if who in r and any(v in VERDICTS and v != r["expected"]
                                                      for v in r[who]["verdicts"])]
-    u = [r["file"] for r in rows if who in r and "unknown" in r[who]["verdicts"]]
+    u = [r["file"] for r in rows if who in r and any(v not in VERDICTS
+                                                     for v in r[who]["verdicts"])]
     return w, u
+
+
+VERDICTS = ("linearizable", "not-linearizable")
 
 
 def total(rows, who, field="median_s"):
@@ -239,7 +246,7 @@ def print_set(s, rows, verify_only):
     print(f"  process wall incl. start-up+parse: ours {fmt(ow)} | porcupine {fmt(pw)} | ratio {rat(ow, pw)}")
     top = sorted(rows, key=lambda r: -(r["ours"]["median_s"] or 0))[:3]
     print("  slowest for ours: " + ", ".join(
-        f"{r['file']} {r['ours']['median_s']:.3f}s vs {r['porc']['median_s']:.3f}s" for r in top))
+        f"{r['file']} {fmt(r['ours']['median_s'])}s vs {fmt(r['porc']['median_s'])}s" for r in top))
 
 
 def hard(args):
