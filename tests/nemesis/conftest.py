@@ -8,20 +8,11 @@ Every fixture heals and tears down in finally, even when a test fails.
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
-import time
 
 import pytest
 
-from nemesis import Ledger, Nemesis
-
-
-def _netns_available() -> str | None:
-    if os.geteuid() != 0:
-        return "needs root for network namespaces"
-    from harness.provision.netns import NetnsBackend
-    return NetnsBackend.unavailable_reason()
+from nemesis_helpers import _netns_available, make_nemesis
 
 
 @pytest.fixture(scope="module")
@@ -48,24 +39,6 @@ def netns_cluster(tmp_path_factory):
 @pytest.fixture(scope="module")
 def netns_hosts(netns_cluster):
     return netns_cluster.hosts
-
-
-def local_remotes(hosts) -> dict:
-    from harness.control import LocalRemote
-    return {h.name: LocalRemote(h, netns=h.extra["netns"]) for h in hosts}
-
-
-class Events(list):
-    def of(self, f, type_=None):
-        return [e for e in self if e["f"] == f and (type_ is None or e["type"] == type_)]
-
-
-def make_nemesis(hosts, run_dir, db=None, events=None) -> tuple[Nemesis, Events]:
-    events = Events() if events is None else events
-    start = time.monotonic_ns()
-    nem = Nemesis(local_remotes(hosts), Ledger(run_dir), record=events.append,
-                  clock=lambda: time.monotonic_ns() - start, db=db, probe_timeout=0.3)
-    return nem, events
 
 
 @pytest.fixture

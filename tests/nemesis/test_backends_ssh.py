@@ -15,7 +15,7 @@ import pytest
 
 from nemesis import Ledger, Nemesis, build_grudge, read_entries
 
-from conftest import Events, _netns_available
+from nemesis_helpers import Events, _netns_available
 from remote_probes import harness_rules, matrix, tcp_throughput, udp_delivered
 
 pytestmark = pytest.mark.slow

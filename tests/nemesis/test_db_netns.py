@@ -8,7 +8,7 @@ import pytest
 
 from harness.db import _wire
 from nemesis import read_entries
-from conftest import _netns_available, make_nemesis
+from nemesis_helpers import _netns_available, make_nemesis
 
 pytestmark = pytest.mark.slow
 
