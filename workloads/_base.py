@@ -44,6 +44,20 @@ class Workload:
         return None
 
 
+def check_ranges(workload: str, ints=(), numbers=()) -> None:
+    """Options of a workload's constructor, each (name, value, lo, hi): `ints` must be
+    integers (not bools), `numbers` integers or floats (NaN fails), all within [lo, hi];
+    the first that is not raises ValueError naming the workload and the option."""
+    for name, v, lo, hi in ints:
+        if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+            raise ValueError(f"{workload} workload: {name} must be an integer from {lo} to "
+                             f"{hi}, got {v!r}")
+    for name, v, lo, hi in numbers:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
+            raise ValueError(f"{workload} workload: {name} must be a number in "
+                             f"[{lo:g}, {hi:g}], got {v!r}")
+
+
 def completion(process, op: dict, out: Outcome, clock) -> dict:
     """The history event completing `op` with outcome `out` (an ok read carries the value read)."""
     value = out.value if out.type == "ok" else op["value"]

@@ -39,7 +39,7 @@ import asyncio
 import random
 import time
 
-from workloads._base import Workload
+from workloads._base import Workload, check_ranges
 
 MODES = ("chain", "pitr", "concurrent")
 MARKER = "marker"
@@ -62,25 +62,20 @@ class BackupWorkload(Workload):
         if mode not in MODES:
             raise ValueError(f"backup workload: mode must be one of {', '.join(MODES)}, "
                              f"got {mode!r}")
-        for name, v, lo, hi in (("incrementals", incrementals, 1, 100_000),
-                                ("restore_points", restore_points, 0, 1000),
-                                ("pitr_targets", pitr_targets, 1, 1000),
-                                ("concurrent", concurrent, 1, 1000),
-                                ("load_bytes", load_bytes, 0, 1 << 40),
-                                ("value_size", value_size, 1, 1 << 24),
-                                ("chunk_size", chunk_size, 1, 1 << 30)):
-            if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
-                raise ValueError(f"backup workload: {name} must be an integer from {lo} to {hi},"
-                                 f" got {v!r}")
         baseline_s = window_s if baseline_s is None else baseline_s
-        for name, v, lo, hi in (("window_s", window_s, 0.2, 600), ("baseline_s", baseline_s, 0.2,
-                                600), ("markers_per_s", markers_per_s, 0.1, 100),
-                                ("extend_s", extend_s, 0, 3600),
-                                ("interval_s", 0.02 if interval_s is None else interval_s,
-                                 0.001, 3600)):
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
-                raise ValueError(f"backup workload: {name} must be a number in [{lo:g}, {hi:g}],"
-                                 f" got {v!r}")
+        check_ranges("backup", ints=(("incrementals", incrementals, 1, 100_000),
+                                     ("restore_points", restore_points, 0, 1000),
+                                     ("pitr_targets", pitr_targets, 1, 1000),
+                                     ("concurrent", concurrent, 1, 1000),
+                                     ("load_bytes", load_bytes, 0, 1 << 40),
+                                     ("value_size", value_size, 1, 1 << 24),
+                                     ("chunk_size", chunk_size, 1, 1 << 30)),
+                     numbers=(("window_s", window_s, 0.2, 600),
+                              ("baseline_s", baseline_s, 0.2, 600),
+                              ("markers_per_s", markers_per_s, 0.1, 100),
+                              ("extend_s", extend_s, 0, 3600),
+                              ("interval_s", 0.02 if interval_s is None else interval_s,
+                               0.001, 3600)))
         self.baseline_s, self.extend_s = float(baseline_s), float(extend_s)
         self.mode, self.incrementals, self.restore_points = mode, incrementals, restore_points
         self.pitr_targets, self.concurrent, self.load_bytes = pitr_targets, concurrent, load_bytes

@@ -32,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import random
 
-from workloads._base import Workload
+from workloads._base import Workload, check_ranges
 from workloads.backup import _caught_up, _Env
 
 
@@ -47,15 +47,10 @@ class CorruptionWorkload(Workload):
                  chunk_size: int = 64 << 10, settle_s: float = 30.0, keys: int | None = None):
         if not isinstance(repo, str) or not repo:
             raise ValueError(f"corruption workload: repo must be a node name, got {repo!r}")
-        for name, v, lo, hi in (("backups", backups, 2, 1000), ("load_bytes", load_bytes, 0,
-                                1 << 34), ("chunk_size", chunk_size, 1, 1 << 30)):
-            if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
-                raise ValueError(f"corruption workload: {name} must be an integer from {lo} to "
-                                 f"{hi}, got {v!r}")
-        if isinstance(settle_s, bool) or not isinstance(settle_s, (int, float)) or \
-                not 1 <= settle_s <= 3600:
-            raise ValueError(f"corruption workload: settle_s must be in [1, 3600], got "
-                             f"{settle_s!r}")
+        check_ranges("corruption", ints=(("backups", backups, 2, 1000),
+                                         ("load_bytes", load_bytes, 0, 1 << 34),
+                                         ("chunk_size", chunk_size, 1, 1 << 30)),
+                     numbers=(("settle_s", settle_s, 1, 3600),))
         self.repo, self.backups, self.load_bytes = repo, backups, load_bytes
         self.chunk_size, self.settle_s = chunk_size, settle_s
         self.env: _Env | None = None

@@ -32,7 +32,7 @@ import asyncio
 import random
 import time
 
-from workloads._base import Workload
+from workloads._base import Workload, check_ranges
 from workloads.backup import _caught_up, _Env
 
 
@@ -46,17 +46,11 @@ class RegionsWorkload(Workload):
     def __init__(self, interval_s: float = 1.0, sample_s: float = 0.5,
                  load_bytes: int = 1 << 20, chunk_size: int = 256 << 10,
                  settle_s: float = 90.0, keys: int | None = None):
-        for name, v, lo, hi in (("interval_s", interval_s, 0.1, 600),
-                                ("sample_s", sample_s, 0.05, 1.0),
-                                ("settle_s", settle_s, 1, 3600)):
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
-                raise ValueError(f"regions workload: {name} must be a number in "
-                                 f"[{lo:g}, {hi:g}], got {v!r}")
-        for name, v, lo, hi in (("load_bytes", load_bytes, 0, 1 << 34),
-                                ("chunk_size", chunk_size, 1, 1 << 30)):
-            if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
-                raise ValueError(f"regions workload: {name} must be an integer from {lo} to "
-                                 f"{hi}, got {v!r}")
+        check_ranges("regions", ints=(("load_bytes", load_bytes, 0, 1 << 34),
+                                      ("chunk_size", chunk_size, 1, 1 << 30)),
+                     numbers=(("interval_s", interval_s, 0.1, 600),
+                              ("sample_s", sample_s, 0.05, 1.0),
+                              ("settle_s", settle_s, 1, 3600)))
         self.interval_s, self.sample_s, self.settle_s = interval_s, sample_s, settle_s
         self.load_bytes, self.chunk_size = load_bytes, chunk_size
         self.env: _Env | None = None
