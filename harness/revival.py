@@ -10,10 +10,12 @@ lines of its log, and is kept in `findings`; the `revival` checker turns
 such events into a failed verdict, so a database that refuses to restart
 ends the run with exit 1 and the evidence in the report, never 255.
 
-Nodes that had a disk fault injected (bitflip, truncate) are not expected
-to come back: refusing to start on a corrupted WAL is correct behaviour.
-After a `wal-bitflip` (a committed record in the middle of the node's WAL
-damaged, then the node restarted) refusal is the expected outcome, so the
+What a damaged node is expected to do is the fault's `node_after` in
+nemesis.FAULTS. Nodes that had a disk fault injected ("down": bitflip,
+truncate) are not expected to come back: refusing to start on a corrupted WAL
+is correct behaviour. After a "refuse" fault (`wal-bitflip`: a committed
+record in the middle of the node's WAL damaged, then the node restarted)
+refusal is the expected outcome, so the
 watcher records what the node did either way, as f "revive" with
 `expect: "refusal"`, `answered` (its status answered: it started on a
 corrupted WAL), `exited` (its process is gone) and its log tail, and no `ok`
@@ -26,8 +28,9 @@ from __future__ import annotations
 
 import asyncio
 
+from nemesis import FAULTS
+
 BRINGS_BACK = ("kill", "pause")          # ended by start / resume
-DISK_FAULTS = ("bitflip", "truncate")
 POLL_S = 0.1
 
 
@@ -38,7 +41,7 @@ class RevivalWatcher:
         self.down: dict[str, str] = {}       # fault id -> "kill"/"pause" for open faults
         self.nodes_of: dict[str, list] = {}  # fault id -> nodes
         self.corrupted: set[str] = set()
-        self.refused: set[str] = set()       # exited after a wal-bitflip restart
+        self.refused: set[str] = set()       # exited after a "refuse" fault's restart
         self.findings: list[dict] = []
         self.tasks: set[asyncio.Task] = set()
 
@@ -52,9 +55,9 @@ class RevivalWatcher:
         if f in BRINGS_BACK and "fault" in value:
             self.down[value["fault"]] = f
             self.nodes_of[value["fault"]] = list(value.get("nodes", []))
-        elif f in DISK_FAULTS and value.get("node"):
+        elif _node_after(f) == "down" and value.get("node"):
             self.corrupted.add(value["node"])
-        elif f == "wal-bitflip" and value.get("node") in self.remotes:
+        elif _node_after(f) == "refuse" and value.get("node") in self.remotes:
             self.corrupted.add(value["node"])
             self._spawn(self._refusal(value["node"]))
         elif f == "restart":
@@ -130,3 +133,8 @@ class RevivalWatcher:
         """Wait for the checks in flight (each is bounded by bound_s + 10 s)."""
         while self.tasks:
             await asyncio.gather(*list(self.tasks), return_exceptions=True)
+
+
+def _node_after(f) -> str | None:
+    fault = FAULTS.get(f) if isinstance(f, str) else None
+    return fault.node_after if fault else None

@@ -42,6 +42,10 @@ class Fault:
     resolve: Callable[[dict, Sequence[str], random.Random], dict] | None = None
     needs: str | None = None
     check: Callable[[dict, str], None] | None = None     # checks across params
+    # What the damaged node is expected to do, for the revival watcher: "down" (its data
+    # was damaged; refusing to start later is correct, it is not awaited) or "refuse" (the
+    # fault restarts it on damaged data: it must refuse, and what it did is recorded)
+    node_after: str | None = None
 
 
 def _targets_check(value, where):
@@ -269,11 +273,11 @@ FAULTS: dict[str, Fault] = {f.name: f for f in (
         resolve=_resolve_targets, needs="clock", check=_strobe_check),
     Fault("bitflip", _bitflip, {"node": P.name, "path": _path,
                                 "seed": lambda v, w: P.number(v, w, integer=True)},
-          required=("node", "path"), needs="disk"),
+          required=("node", "path"), needs="disk", node_after="down"),
     Fault("truncate", _truncate, {"node": P.name, "path": _path,
                                   "drop_bytes": lambda v, w: P.number(v, w, minimum=1,
                                                                       integer=True)},
-          required=("node", "path"), needs="disk"),
+          required=("node", "path"), needs="disk", node_after="down"),
     Fault("backup-bitflip", _corrupt("bitflip"), CORRUPT_PARAMS, required=("node",),
           needs="disk"),
     Fault("backup-truncate", _corrupt("truncate"), CORRUPT_PARAMS, required=("node",),
@@ -287,7 +291,8 @@ FAULTS: dict[str, Fault] = {f.name: f for f in (
     Fault("wal-bitflip", _wal_bitflip, {
         "node": P.name, "seed": lambda v, w: P.number(v, w, integer=True),
         "path": lambda v, w: P.text(v, w, _REPO, "the WAL under the host's workdir, "
-                                    "e.g. data/wal.log")}, required=("node",), needs="disk"),
+                                    "e.g. data/wal.log")}, required=("node",), needs="disk",
+          node_after="refuse"),
     Fault("contested-election", contest_election,
           {"hold": lambda v, w: P.number(v, w, minimum=None, above=0.0, maximum=10.0)},
           needs="kill"),

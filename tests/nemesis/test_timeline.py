@@ -192,6 +192,10 @@ def test_every_schedulable_fault_has_a_handler():
     for name, fault in FAULTS.items():
         assert fault.name == name and asyncio.iscoroutinefunction(fault.apply), name
         assert fault.needs in (None, "kill", "pause", "clock", "disk"), name
+        assert fault.node_after in (None, "down", "refuse"), name
+    # the revival watcher's expectations come from here: a WAL flip restarts and must refuse
+    assert FAULTS["wal-bitflip"].node_after == "refuse"
+    assert FAULTS["bitflip"].node_after == FAULTS["truncate"].node_after == "down"
 
 
 @pytest.mark.parametrize("shorthand", sorted(__import__("nemesis").SHORTHAND))
