@@ -15,10 +15,21 @@ Each is tested with a two-sided Mann-Whitney U test over the windows (exact
 distribution for small samples, ties given mid-ranks) and given a 95 % bootstrap
 confidence interval (seeded, so the result is reproducible). The case's
 ctx.thresholds["incremental_overhead_pct"] (the seed's < 5 %) is judged only where
-the difference is significant (p < ALPHA): an overhead above the bar that the
-windows cannot tell from noise is reported as "not significant", never as a pass
-of the bar or a failure. Fewer than MIN_WINDOWS usable windows of either phase:
-not judged (verdict "unknown" if the case sets the bar).
+the difference is significant: an overhead above the bar that the windows cannot
+tell from noise is reported as "not significant", never as a pass of the bar or a
+failure.
+
+Two metrics are tested on the same windows, so "significant" is decided by Holm's
+step-down procedure over both (the smallest p against ALPHA / 2, then the other
+against ALPHA): a backup schedule that costs nothing fails the SLA by chance in at
+most ALPHA of runs, not in up to twice that, as two uncorrected tests would.
+Holm rather than Bonferroni: same guarantee, never less power.
+
+Not judged (verdict "unknown" if the case sets the bar and neither metric is
+judged): fewer than MIN_WINDOWS usable windows of either phase, or so few that even
+the most extreme split of the ranks could not reach the corrected level (with 4
+windows of each phase the exact test's smallest p is 2/70 = 0.029, above
+ALPHA / 2): such a run could never fail, so it must not be reported as a pass.
 """
 
 from __future__ import annotations
@@ -55,6 +66,7 @@ def check(history: list, ctx: RunContext) -> dict:
     tput = compare([r["ops_per_s"] for r in base], [r["ops_per_s"] for r in busy], True)
     p99 = compare([r["p99_ms"] for r in base if r["p99_ms"] is not None],
                   [r["p99_ms"] for r in busy if r["p99_ms"] is not None], False)
+    holm((tput, p99))
     verdicts = [_judge(m, threshold) for m in (tput, p99)]
     if any(v is False for v in verdicts):
         valid = False
@@ -67,9 +79,9 @@ def check(history: list, ctx: RunContext) -> dict:
                                                                     verdicts[1]))]
     summary = (f"{len(base)} baseline and {len(busy)} backup window(s) used of "
                f"{len(windows)}; throughput {_pct(tput.get('overhead'))}, p99 "
-               f"{_pct(p99.get('overhead'))} (Mann-Whitney, alpha {ALPHA})")
+               f"{_pct(p99.get('overhead'))} (Mann-Whitney, alpha {ALPHA}, Holm over both)")
     errors = [f"foreground {n} overhead {_pct(m['overhead'])} > {threshold:g} % and "
-              f"significant (p = {m['p']:.3g})" for n, m, v in
+              f"significant (p = {m['p']:.3g} < Holm level {m['level']:.3g})" for n, m, v in
               (("throughput", tput, verdicts[0]), ("p99 latency", p99, verdicts[1]))
               if v is False]
     return {"valid": valid, "summary": summary, "errors": errors, "windows": rows,
@@ -104,13 +116,37 @@ def compare(base: list, busy: list, higher_is_better: bool) -> dict:
     """Relative overhead of `busy` against `base` (positive: worse), Mann-Whitney p and a
     bootstrap 95 % CI of the overhead; {} fields None when there are too few windows."""
     out = {"n_baseline": len(base), "n_backup": len(busy), "overhead": None, "p": None,
-           "ci95": None, "baseline_median": None, "backup_median": None}
+           "ci95": None, "baseline_median": None, "backup_median": None, "min_p": None,
+           "level": None, "significant": None}
     if len(base) < MIN_WINDOWS or len(busy) < MIN_WINDOWS:
         return out
     mb, mk = statistics.median(base), statistics.median(busy)
     out.update(baseline_median=mb, backup_median=mk, overhead=_overhead(mb, mk, higher_is_better),
-               p=mann_whitney_p(base, busy), ci95=_bootstrap(base, busy, higher_is_better))
+               p=mann_whitney_p(base, busy), ci95=_bootstrap(base, busy, higher_is_better),
+               min_p=min_p(len(base), len(busy)))
     return out
+
+
+def min_p(n1: int, n2: int) -> float:
+    """The smallest two-sided p the exact Mann-Whitney test can give for n1 and n2
+    values (no ties: the two extreme rank splits out of C(n1+n2, n1)); 0.0 where the
+    normal approximation is used, which has no floor worth stating."""
+    if n1 + n2 > 16:
+        return 0.0
+    return min(1.0, 2 / math.comb(n1 + n2, n1))
+
+
+def holm(ms) -> None:
+    """Holm's step-down over the metrics that have a p: sets each one's `level` (the
+    corrected level its p is compared with) and `significant`. A metric whose exact
+    test cannot reach its level gets significant None: not judged."""
+    tested = sorted((m for m in ms if m.get("p") is not None), key=lambda m: m["p"])
+    rejecting = True
+    for i, m in enumerate(tested):
+        m["level"] = ALPHA / (len(tested) - i)
+        rejecting = rejecting and m["p"] < m["level"]
+        # Reachable only if it could be rejected whatever the order: below the strictest level.
+        m["significant"] = rejecting if m["min_p"] < ALPHA / len(tested) else None
 
 
 def _overhead(mb, mk, higher_is_better):
@@ -163,11 +199,11 @@ def _bootstrap(base, busy, higher_is_better) -> list | None:
 
 def _judge(m: dict, threshold):
     """True / False against the bar (percent), None when not judged."""
-    if threshold is None or m.get("overhead") is None:
+    if threshold is None or m.get("overhead") is None or m.get("significant") is None:
         return None
     if m["overhead"] * 100 <= threshold:
         return True
-    return False if m["p"] < ALPHA else True
+    return not m["significant"]
 
 
 def _worst(*ms):
@@ -189,10 +225,17 @@ def _text(m: dict, threshold) -> str:
                 f"usable, at least {MIN_WINDOWS} of each needed")
     ci = m.get("ci95")
     ci_text = f", 95 % CI [{ci[0] * 100:+.1f}, {ci[1] * 100:+.1f}] %" if ci else ""
-    sig = "significant" if m["p"] < ALPHA else "not significant"
-    bar = "no bar set" if threshold is None else (
-        f"bar < {threshold:g} %" + ("" if m["overhead"] * 100 <= threshold or m["p"] < ALPHA
-                                    else ": above it but not significant, so not judged"))
+    if m.get("significant") is None:
+        sig = (f"too few windows to reach the corrected level {m['level']:.3g} (smallest "
+               f"possible p {m['min_p']:.3g})")
+        bar = "not judged"
+    else:
+        sig = (f"{'significant' if m['significant'] else 'not significant'} at the "
+               f"Holm-corrected level {m['level']:.3g}")
+        bar = "no bar set" if threshold is None else (
+            f"bar < {threshold:g} %" + ("" if m["overhead"] * 100 <= threshold
+                                        or m["significant"]
+                                        else ": above it but not significant, so not judged"))
     return (f"overhead {_pct(m['overhead'])} (median {m['baseline_median']:.3g} -> "
             f"{m['backup_median']:.3g} over {m['n_baseline']}/{m['n_backup']} windows{ci_text});"
             f" Mann-Whitney p = {m['p']:.3g}, {sig}; {bar}")
