@@ -86,16 +86,27 @@ def view(model, ops, initial_value, null_read):
     init = model.initial_state(initial_value)
     register_view = model.register_view
     accesses = []
+    writes = defaultdict(int)   # value -> how many ops write it (the initial value counts once)
+    writes[init] = 1
+    read = set()
     for i, op in enumerate(ops):
         access = register_view(op, null_read)
         if access is None:
             continue
         if access is UNMAPPED:
             return f"{model.name} {op.f}: a read is not one op's write"
+        rd, wr = access
+        # A value read with two writers, found as soon as both the read and the second
+        # writer are seen: keys with few distinct values stop after a handful of ops.
+        if wr is not NOTHING:
+            writes[wr] += 1
+            if writes[wr] > 1 and wr in read:
+                return _ambiguity(wr, init)
+        if rd is not NOTHING:
+            read.add(rd)
+            if writes.get(rd, 0) > 1:
+                return _ambiguity(rd, init)
         accesses.append((i, access))
-    problem = _ambiguity(accesses, init)
-    if problem:
-        return problem
     key = _Key(len(ops), init)
     for i, (rd, wr) in accesses:
         op = ops[i]
@@ -107,17 +118,10 @@ def view(model, ops, initial_value, null_read):
     return key
 
 
-def _ambiguity(accesses, init):
-    """A reason string if some value read has two possible writers; "" otherwise."""
-    writers = defaultdict(int)
-    for _, (_, wr) in accesses:
-        if wr is not NOTHING:
-            writers[wr] += 1
-    for _, (v, _) in accesses:
-        if v is not NOTHING and writers.get(v, 0) + (v == init) > 1:
-            return ("a value read is the initial value and written" if v == init else
-                    "a value read is written more than once")
-    return ""
+def _ambiguity(value, init) -> str:
+    """Why the mapping does not apply to a value read that has two possible writers."""
+    return ("a value read is the initial value and written" if value == init else
+            "a value read is written more than once")
 
 
 def decide(model, ops, initial_value=None, null_read="absent") -> Mapped:
