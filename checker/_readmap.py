@@ -79,17 +79,18 @@ class _Key:
 
 
 def view(model, ops, initial_value, null_read):
-    """A _Key for `ops`, or a string saying why the read-mapping does not apply (checked
-    before the arrays are built: most keys of a history with small values fail it)."""
+    """A _Key for `ops`, or a string saying why the read-mapping does not apply (found
+    early: most keys of a history with small values fail it within a few ops)."""
     if not hasattr(model, "register_view"):
         return f"model {model.name} is not a single register"
     init = model.initial_state(initial_value)
     register_view = model.register_view
-    accesses = []
+    key = _Key(len(ops), init)
+    rds, wrs, ss, fs, oks, active = key.rd, key.wr, key.s, key.f, key.ok, key.active
     writes = defaultdict(int)   # value -> how many ops write it (the initial value counts once)
     writes[init] = 1
     read = set()
-    for i, op in enumerate(ops):
+    for i, op in enumerate(ops):   # one pass: the arrays are filled as the ops are checked
         access = register_view(op, null_read)
         if access is None:
             continue
@@ -106,15 +107,10 @@ def view(model, ops, initial_value, null_read):
             read.add(rd)
             if writes.get(rd, 0) > 1:
                 return _ambiguity(rd, init)
-        accesses.append((i, access))
-    key = _Key(len(ops), init)
-    for i, (rd, wr) in accesses:
-        op = ops[i]
-        key.rd[i], key.wr[i] = rd, wr
-        key.s[i] = op.invoke_time
+        rds[i], wrs[i], ss[i] = rd, wr, op.invoke_time
         if op.type == "ok":
-            key.ok[i], key.f[i] = True, op.complete_time
-        key.active.append(i)
+            oks[i], fs[i] = True, op.complete_time
+        active.append(i)
     return key
 
 
@@ -137,13 +133,17 @@ def decide(model, ops, initial_value=None, null_read="absent") -> Mapped:
 
 def analyse(key, members) -> Mapped:
     """Mapped for the ops `members` (indices, a closed subset or all) of `key`."""
-    writer = {key.wr[i]: i for i in members if key.wr[i] is not NOTHING}
-
-    def source(i):
-        """The op that wrote what op i reads: an index, INIT or MISSING."""
-        v = key.rd[i]
-        w = writer.get(v)
-        return w if w is not None else INIT if v == key.init else MISSING
+    rd, wr, init = key.rd, key.wr, key.init
+    writer = {wr[i]: i for i in members if wr[i] is not NOTHING}
+    # source(i): the op that wrote what op i reads (an index, INIT or MISSING), looked up
+    # once per read here (a list's __getitem__ is cheaper than a Python closure).
+    src = [MISSING] * len(rd)
+    for i in members:
+        v = rd[i]
+        if v is not NOTHING:
+            w = writer.get(v)
+            src[i] = w if w is not None else INIT if v == init else MISSING
+    source = src.__getitem__
 
     needed, stop = _needed(key, members, source)
     if stop:
