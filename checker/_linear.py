@@ -3,7 +3,8 @@
 `check_linearizable` validates the history against the model, splits it per
 key (checker/_partition.py), decides each register key whose values read map to
 unique writes by the read-mapping (checker/_readmap.py, polynomial; every verdict
-checked by checker/_readmap_proof.py or the search), searches the other keys
+checked: a valid one by replaying its witness order, checker/_readmap_proof.py, an
+invalid one by the search), searches the other keys
 (checker/_search.py; in parallel worker processes when there is enough work to pay
 for starting them), and for an invalid key builds a counterexample
 (checker/_counterexample.py). `method` in the result says which path decided.
@@ -25,7 +26,7 @@ from checker._history import History
 from checker._models import get_model
 from checker._partition import check_options, partition, to_calls, validate_ops
 from checker._readmap import decide
-from checker._readmap_proof import witness_problem
+from checker._readmap_proof import order_problem
 from checker._schedule import HANDED_OFF, SKIPPED, run_keys, run_keys_parallel
 from checker._search import SearchResult, search
 
@@ -146,6 +147,7 @@ class _Run:
         for key, ops in self.keys.items():
             found = decide(self.model, ops, self.initial_value, self.null_read)
             problem = found.reason if found.valid is None else self._proof_problem(ops, found)
+            found.key = None   # the register view's arrays are no longer needed
             if problem:
                 self.fallback[key] = problem
             else:
@@ -154,8 +156,7 @@ class _Run:
 
     def _proof_problem(self, ops, found) -> str:
         if found.valid is True:
-            problem = witness_problem(self.model, ops, found.order, self.initial_value,
-                                      self.null_read)
+            problem = order_problem(found.key, ops, found.order)
             return problem and f"read-mapping witness rejected (a bug): {problem}"
         cert = [ops[i] for i in found.certificate]
         init, calls, _ = to_calls(self.model, cert, self.initial_value, self.null_read)

@@ -57,7 +57,8 @@ class Mapped:
     For False: `kind` of violation, `certificate` (indices into the key's ops, sorted)
     and `culprits` (the ops that show the conflict, for the message; INIT for the initial
     value's virtual write). For True:
-    `order`, the witness linearization (indices into the key's ops)."""
+    `order`, the witness linearization (indices into the key's ops), and `key`, the
+    register view it was found on (for checker/_readmap_proof.order_problem)."""
 
     valid: object
     reason: str = ""
@@ -65,6 +66,7 @@ class Mapped:
     certificate: list = field(default_factory=list)
     culprits: list = field(default_factory=list)
     order: list = field(default_factory=list)
+    key: object = None
 
 
 class _Key:
@@ -128,6 +130,8 @@ def decide(model, ops, initial_value=None, null_read="absent") -> Mapped:
     found = analyse(key, key.active)
     if found.valid is False:
         found.certificate = shrink(key, found.certificate)
+    elif found.valid:
+        found.key = key
     return found
 
 
@@ -287,11 +291,14 @@ def _order_groups(key, groups, chains, readers, violation) -> Mapped:
 def _witness(key, chains, readers):
     """The linearization: per chain, per segment, the write then its reads by invoke time."""
     out = []
+    by_invoke = key.s.__getitem__
     for chain in chains:
         for w in chain:
             if w >= 0:
                 out.append(w)
-            out += sorted(readers.get(w, ()), key=key.s.__getitem__)
+            reads = readers.get(w)
+            if reads:   # most segments have none or one read: no sort for those
+                out += sorted(reads, key=by_invoke) if len(reads) > 1 else reads
     return out
 
 

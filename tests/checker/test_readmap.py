@@ -6,6 +6,8 @@ with stale reads planted and reads mutated to other values (which makes every ki
 violation: a read before its write, two cas of one value, cas cycles, two-chain cycles):
 - where the read-mapping decides, it agrees with brute force (small) and the search (larger);
 - a valid verdict's witness replays through the model and respects real time;
+- the run-time replay of a witness (over the register view) and the replay through the
+  model's transitions agree on every order, the witness and orders broken from it;
 - an invalid verdict's certificate is closed and invalid by brute force, and minimal:
   dropping any op it may drop (one no other op reads from) makes it linearizable;
 - histories with duplicate values read fall back to the search and say so.
@@ -20,7 +22,7 @@ from hypothesis import strategies as st
 from checker import check_linearizable, get_model, parse_lines
 from checker._partition import partition
 from checker._readmap import decide
-from checker._readmap_proof import witness_problem
+from checker._readmap_proof import order_problem, witness_problem
 from linear_sim import ACTIONS, brute_force, events_of, mutate_read, plant_stale_read, simulate
 
 picks = st.lists(st.tuples(st.integers(0, 9), st.integers(0, ACTIONS - 1)), max_size=16)
@@ -65,8 +67,44 @@ def test_agrees_with_brute_force_and_proves_its_verdict(choices, processes, vari
     assert found.valid is brute_force(events, null_read=null_read)
     if found.valid:
         assert witness_problem(MODEL, ops, found.order, None, null_read) == ""
+        assert order_problem(found.key, ops, found.order) == ""
     else:
         _assert_minimal_proof(ops, found.certificate, null_read)
+
+
+@settings(SETTINGS, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(st.lists(st.tuples(st.integers(0, 9), st.integers(0, ACTIONS - 1)), min_size=4,
+                max_size=80),
+       st.integers(2, 5), st.sampled_from(["absent", "unknown"]),
+       st.lists(st.tuples(st.sampled_from(["swap", "drop", "twice", "move", "stray"]),
+                          st.integers(0, 200), st.integers(0, 200)), min_size=1, max_size=3))
+def test_both_witness_replays_agree_on_every_order(choices, processes, null_read, edits):
+    """order_problem (run time: the register view) rejects exactly the orders that
+    witness_problem (the model's transitions) rejects: so the run-time check trusts only
+    that register_view and the transitions describe the same register."""
+    events = simulate(choices, processes)
+    assume(_invokes(events) > 1)
+    ops = _key_ops(events)
+    found = decide(MODEL, ops, None, null_read)
+    assume(found.valid is True and found.order)
+    order = list(found.order)
+    for kind, a, b in edits:
+        a, b = a % len(order), b % len(order)
+        if kind == "swap":
+            order[a], order[b] = order[b], order[a]
+        elif kind == "drop":
+            del order[a]
+        elif kind == "twice":
+            order.insert(b, order[a])
+        elif kind == "move":
+            order.insert(b, order.pop(a))
+        else:
+            order.insert(b, (a % len(ops)))
+        if not order:
+            break
+    by_model = witness_problem(MODEL, ops, order, None, null_read)
+    by_view = order_problem(found.key, ops, order)
+    assert bool(by_model) == bool(by_view), (by_model, by_view, order)
 
 
 def _assert_minimal_proof(ops, certificate, null_read):
@@ -118,3 +156,22 @@ def test_duplicate_values_fall_back_to_the_search(choices, processes, variant):
     else:
         assert result["method"] == "read-mapping" and result["fallback"] == {}
 
+
+
+def test_a_wrong_witness_at_run_time_falls_back_to_the_search_and_says_so(monkeypatch):
+    """If the graph reasoning ever returned a wrong order, the run-time replay rejects it,
+    the key goes to the search (which still decides it) and the result names the bug."""
+    import checker._linear as linear
+    events = simulate([(p % 10, p % ACTIONS) for p in range(40)], 3)
+    real = linear.decide
+
+    def reversed_witness(*args):
+        found = real(*args)
+        found.order = list(reversed(found.order))
+        return found
+
+    monkeypatch.setattr(linear, "decide", reversed_witness)
+    result = check_linearizable(_history(events))
+    assert result["valid"] is True and result["method"] == "search", result
+    [reason] = result["fallback"]
+    assert reason.startswith("read-mapping witness rejected (a bug): "), reason
