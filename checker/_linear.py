@@ -24,7 +24,7 @@ from checker._counterexample import (build_counterexample, certificate_counterex
                                      counterexample_line)
 from checker._history import History
 from checker._models import get_model
-from checker._partition import check_options, partition, to_calls, validate_ops
+from checker._partition import check_options, partition, to_calls
 from checker._readmap import decide
 from checker._readmap_proof import order_problem
 from checker._schedule import HANDED_OFF, SKIPPED, run_keys, run_keys_parallel
@@ -84,8 +84,7 @@ def _check(history, model, initial_value, null_read, time_limit, workers, max_me
     check_options(model_obj, initial_value, null_read)
     if method not in METHODS:
         raise ValueError(f"method {method!r}: expected one of {', '.join(METHODS)}")
-    validate_ops(history, model_obj)
-    keys = partition(history)
+    keys = partition(history, model_obj)   # and validates every op against the model
     run = _Run(model_obj, keys, initial_value, null_read, deadline)
     mapped = run.read_map() if method == "auto" else {}
     results = run.search_rest(mapped, max_memo_bytes, workers)

@@ -12,20 +12,17 @@ from checker._models import NULL_READS, SCALARS, freeze
 from checker._search import Call
 
 
-def validate_ops(history: History, model) -> None:
-    """Every op's f belongs to the model and its value has the model's shape (`validate`
-    runs on the ops whose f is in the model's `validated`)."""
-    fs, validate, validated = model.fs, model.validate, model.validated
-    for op in history.ops:
-        f = op.f
-        if f not in fs:
-            raise BadHistory(f"{history.source}:{op.line}: f {f!r} is not an operation of model "
-                             f"{model.name!r} (expected one of {', '.join(fs)})")
-        if f in validated:
-            try:
-                validate(op)
-            except BadHistory as exc:
-                raise BadHistory(f"{history.source}: {exc}") from None
+def _validate(history, model, op) -> None:
+    """BadHistory unless op's f belongs to the model and its value has the model's shape
+    (`validate` runs on the ops whose f is in the model's `validated`)."""
+    if op.f not in model.fs:
+        raise BadHistory(f"{history.source}:{op.line}: f {op.f!r} is not an operation of model "
+                         f"{model.name!r} (expected one of {', '.join(model.fs)})")
+    if op.f in model.validated:
+        try:
+            model.validate(op)
+        except BadHistory as exc:
+            raise BadHistory(f"{history.source}: {exc}") from None
 
 
 def check_options(model, initial_value, null_read) -> None:
@@ -40,12 +37,16 @@ def check_options(model, initial_value, null_read) -> None:
         raise ValueError(f"initial value {initial_value!r} is not a JSON value") from None
 
 
-def partition(history: History) -> dict:
+def partition(history: History, model=None) -> dict:
     """key -> ops of that key that took effect or may have (fail ops dropped), invoke order.
 
-    Every key of the history is present, even one whose ops all failed."""
+    Every key of the history is present, even one whose ops all failed. With `model`,
+    checks each op against it in the same pass (BadHistory), as _validate."""
     keys: dict = {}
+    fs, validated = (model.fs, model.validated) if model is not None else ((), ())
     for op in history.ops:
+        if model is not None and (op.f not in fs or op.f in validated):
+            _validate(history, model, op)
         key = op.key
         if type(key) not in SCALARS:   # a scalar (the reader refuses others) needs no freeze
             key = freeze(key)

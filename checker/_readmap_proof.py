@@ -29,34 +29,34 @@ def order_problem(key, ops, order) -> str:
     value too) seeing the value the ops before it leave, and no op placed after one that
     was invoked after it completed. Otherwise the first problem found, in words."""
     rd, wr, s, f, ok = key.rd, key.wr, key.s, key.f, key.ok
-    placed = set(order)
-    if len(placed) != len(order):
-        return "an op appears twice"
-    # Constrain nothing: ops the view leaves out (info reads), and an info write or cas
-    # whose value no op reads (as the model's bind: it may never have happened).
-    stray = placed - set(key.active)
-    info = [i for i in placed - stray if not ok[i]]
-    if info:
-        read = {rd[j] for j in key.active if rd[j] is not NOTHING}
-        stray |= {i for i in info if wr[i] is not NOTHING and wr[i] not in read}
-    if stray:
-        return f"op at line {ops[min(stray)].line} constrains nothing and should not be placed"
-    missing = [i for i in key.active if ok[i] and i not in placed]
-    if missing:
-        return f"ok op at line {ops[missing[0]].line} is missing"
-    state, latest_invoke = key.init, None
-    for i in order:
-        v = rd[i]
+    seen = bytearray(len(rd))
+    state, latest_invoke, info = key.init, None, []
+    for i in order:   # one pass; sets of the whole key cost more than the replay itself
+        if seen[i]:
+            return "an op appears twice"
+        seen[i] = 1
+        v, w = rd[i], wr[i]
+        if v is NOTHING and w is NOTHING:   # the view left it out (an info read)
+            return f"op at line {ops[i].line} constrains nothing and should not be placed"
         if v is not NOTHING and v != state:
             return f"op at line {ops[i].line} is not legal where the witness places it"
-        if wr[i] is not NOTHING:
-            state = wr[i]
+        if w is not NOTHING:
+            state = w
+            if not ok[i]:
+                info.append(i)
         if latest_invoke is not None and f[i] < latest_invoke:
             return f"op at line {ops[i].line} completed before an op placed earlier was invoked"
         if latest_invoke is None or s[i] > latest_invoke:
             latest_invoke = s[i]
+    for i in key.active:
+        if ok[i] and not seen[i]:
+            return f"ok op at line {ops[i].line} is missing"
+    if info:   # an info write or cas whose value no op reads (as the model's bind)
+        read = {rd[j] for j in key.active if rd[j] is not NOTHING}
+        stray = [i for i in info if wr[i] not in read]
+        if stray:
+            return f"op at line {ops[min(stray)].line} constrains nothing and should not be placed"
     return ""
-
 
 def witness_problem(model, ops, order, initial_value, null_read) -> str:
     """"" if `order` (indices into `ops`) is a linearization of `ops`: each op at most once,
