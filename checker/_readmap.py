@@ -157,10 +157,10 @@ def analyse(key, members) -> Mapped:
         cert = closure(key, culprits, source, needed)
         return Mapped(False, kind=kind, certificate=cert, culprits=list(culprits))
 
-    readers, succ, stop = _segments(key, needed, source, violation)
+    readers, succ, plain, writes, stop = _segments(key, needed, source, violation)
     if stop:
         return stop
-    chains, stop = _chains(key, needed, succ, source, violation)
+    chains, stop = _chains(key, needed, succ, plain, writes, source, violation)
     if stop:
         return stop
     groups, stop = _check_chains(key, chains, readers, violation)
@@ -185,11 +185,12 @@ def closure(key, ops, source, needed):
 def _needed(key, members, source):
     """({op: the op that needs it}, None) or (None, violation: a needed op reads a value
     nobody wrote). ok ops need themselves."""
-    needed = {i: i for i in members if key.ok[i]}
+    rd, ok = key.rd, key.ok
+    needed = {i: i for i in members if ok[i]}
     stack = list(needed)
     while stack:
         i = stack.pop()
-        if key.rd[i] is NOTHING:
+        if rd[i] is NOTHING:
             continue
         w = source(i)
         if w == MISSING:
@@ -204,34 +205,39 @@ def _needed(key, members, source):
 
 
 def _segments(key, needed, source, violation):
-    """(writer -> its pure reads, writer -> the cas reading its value, None) or a violation
-    (two cas read one value). Writers are op indices or INIT."""
-    readers, succ = defaultdict(list), {}
+    """(writer -> its pure reads, writer -> the cas reading its value, the plain writes,
+    the number of writes, None) or a violation (two cas read one value). Writers are op
+    indices or INIT."""
+    rd, wr = key.rd, key.wr
+    readers, succ, plain, writes = defaultdict(list), {}, [], 0
     for i in needed:
-        if key.rd[i] is NOTHING:
+        if wr[i] is not NOTHING:
+            writes += 1
+            if rd[i] is NOTHING:
+                plain.append(i)
+                continue
+        elif rd[i] is NOTHING:
             continue
         w = source(i)
-        if key.wr[i] is NOTHING:
+        if wr[i] is NOTHING:
             readers[w].append(i)
         elif w in succ:
-            return None, None, violation("two-cas", [succ[w], i, w])
+            return None, None, None, 0, violation("two-cas", [succ[w], i, w])
         else:
             succ[w] = i
-    return readers, succ, None
+    return readers, succ, plain, writes, None
 
 
-def _chains(key, needed, succ, source, violation):
+def _chains(key, needed, succ, plain, writes, source, violation):
     """([chain: writers in order], None), or a violation (a cycle of cas). The first
-    chain starts at INIT; the others at plain writes."""
-    roots = [INIT] + [i for i in needed if key.rd[i] is NOTHING and key.wr[i] is not NOTHING]
+    chain starts at INIT; the others at the plain writes."""
     chains, placed = [], 0
-    for root in roots:
+    for root in [INIT, *plain]:
         chain = [root]
         while chain[-1] in succ:
             chain.append(succ[chain[-1]])
         chains.append(chain)
         placed += len(chain) - (root == INIT)
-    writes = sum(1 for i in needed if key.wr[i] is not NOTHING)
     if placed == writes:
         return chains, None
     in_chain = {w for chain in chains for w in chain}
@@ -272,8 +278,8 @@ def _check_chains(key, chains, readers, violation):
 def _order_groups(key, groups, chains, readers, violation) -> Mapped:
     """Sort the chains by (min(F, S), S > F); a chain that must precede an earlier one is a
     two-chain cycle (module docstring). Otherwise the witness order."""
-    order = sorted(range(len(groups)), key=lambda g: (min(groups[g][0], groups[g][2]),
-                                                      groups[g][2] > groups[g][0]))
+    keys = [(min(big_f, big_s), big_s > big_f) for big_f, _, big_s, _ in groups]
+    order = sorted(range(len(groups)), key=keys.__getitem__)
     low, low_g = INF, None
     for g in reversed(order):
         big_f, _, big_s, _ = groups[g]
