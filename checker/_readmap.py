@@ -70,14 +70,15 @@ class Mapped:
 
 
 class _Key:
-    """One key's ops as arrays: value read / written (NOTHING for none), interval, ok?."""
+    """One key's ops as arrays: value read / written (NOTHING for none), interval, ok?;
+    `writer`: value -> the op that wrote it, over all the key's active ops."""
 
-    __slots__ = ("rd", "wr", "s", "f", "ok", "init", "active")
+    __slots__ = ("rd", "wr", "s", "f", "ok", "init", "active", "writer")
 
     def __init__(self, n, init):
         self.rd, self.wr = [NOTHING] * n, [NOTHING] * n
         self.s, self.f, self.ok = [0] * n, [INF] * n, [False] * n
-        self.init, self.active = init, []
+        self.init, self.active, self.writer = init, [], {}
 
 
 def view(model, ops, initial_value, null_read):
@@ -89,8 +90,8 @@ def view(model, ops, initial_value, null_read):
     register_view = model.register_view
     key = _Key(len(ops), init)
     rds, wrs, ss, fs, oks, active = key.rd, key.wr, key.s, key.f, key.ok, key.active
-    writes = defaultdict(int)   # value -> how many ops write it (the initial value counts once)
-    writes[init] = 1
+    writer = key.writer
+    twice = set()   # values with two writers (the initial value's virtual one counts)
     read = set()
     for i, op in enumerate(ops):   # one pass: the arrays are filled as the ops are checked
         access = register_view(op, null_read)
@@ -102,12 +103,14 @@ def view(model, ops, initial_value, null_read):
         # A value read with two writers, found as soon as both the read and the second
         # writer are seen: keys with few distinct values stop after a handful of ops.
         if wr is not NOTHING:
-            writes[wr] += 1
-            if writes[wr] > 1 and wr in read:
-                return _ambiguity(wr, init)
+            if wr in writer or wr == init:
+                if wr in read:
+                    return _ambiguity(wr, init)
+                twice.add(wr)
+            writer[wr] = i
         if rd is not NOTHING:
             read.add(rd)
-            if writes.get(rd, 0) > 1:
+            if rd in twice:
                 return _ambiguity(rd, init)
         rds[i], wrs[i], ss[i] = rd, wr, op.invoke_time
         if op.type == "ok":
@@ -138,7 +141,8 @@ def decide(model, ops, initial_value=None, null_read="absent") -> Mapped:
 def analyse(key, members) -> Mapped:
     """Mapped for the ops `members` (indices, a closed subset or all) of `key`."""
     rd, wr, init = key.rd, key.wr, key.init
-    writer = {wr[i]: i for i in members if wr[i] is not NOTHING}
+    writer = key.writer if members is key.active else {wr[i]: i for i in members
+                                                        if wr[i] is not NOTHING}
     # source(i): the op that wrote what op i reads (an index, INIT or MISSING), looked up
     # once per read here (a list's __getitem__ is cheaper than a Python closure).
     src = [MISSING] * len(rd)
