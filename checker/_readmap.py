@@ -258,19 +258,29 @@ def _check_chains(key, chains, readers, violation):
     read not before its write, no later segment completing before an earlier one starts."""
     s, f = key.s, key.f
     groups = []
+    reads_of = readers.get
     for chain in chains:
         big_s, big_s_op, big_f, big_f_op = -INF, INIT, INF, INIT
         for w in chain:
-            ops = readers.get(w, ())
-            seg_f, seg_f_op = (-INF, INIT) if w == INIT else (f[w], w)
-            for r in ops:
-                if f[r] < seg_f:
-                    seg_f, seg_f_op = f[r], r
-                if w >= 0 and f[r] < s[w]:
-                    return None, violation("read-before-write", [w, r])
+            ops = reads_of(w, ())
+            if w == INIT:
+                seg_f, seg_f_op = -INF, INIT
+                for r in ops:
+                    if f[r] < seg_f:
+                        seg_f, seg_f_op = f[r], r
+            else:
+                seg_f, seg_f_op, s_w = f[w], w, s[w]
+                for r in ops:
+                    f_r = f[r]
+                    if f_r < seg_f:
+                        seg_f, seg_f_op = f_r, r
+                    if f_r < s_w:
+                        return None, violation("read-before-write", [w, r])
             if seg_f < big_s:
                 return None, violation("chain-order", [seg_f_op, big_s_op])
-            for r in ops if w == INIT else [w, *ops]:
+            if w != INIT and s[w] > big_s:
+                big_s, big_s_op = s[w], w
+            for r in ops:
                 if s[r] > big_s:
                     big_s, big_s_op = s[r], r
             if seg_f < big_f:
