@@ -43,9 +43,10 @@ def partition(history: History, model=None) -> dict:
     Every key of the history is present, even one whose ops all failed. With `model`,
     checks each op against it in the same pass (BadHistory), as _validate."""
     keys: dict = {}
-    fs, validated = (model.fs, model.validated) if model is not None else ((), ())
+    # the fs that need no look at the value: any other f is unknown or validated
+    plain = None if model is None else frozenset(model.fs) - frozenset(model.validated)
     for op in history.ops:
-        if model is not None and (op.f not in fs or op.f in validated):
+        if plain is not None and op.f not in plain:
             _validate(history, model, op)
         key = op.key
         if type(key) not in SCALARS:   # a scalar (the reader refuses others) needs no freeze
