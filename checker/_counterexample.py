@@ -37,7 +37,7 @@ import time
 
 from checker._models import ANY, ILLEGAL
 from checker._partition import to_calls
-from checker._search import SearchResult, search
+from checker._search import CALL, RET, TRANSITION, SearchResult, search
 
 SHRINK_SECONDS = 10.0    # cap on the time spent shrinking a window
 SHRINK_FACTOR = 0.25     # shrinking steps per step of the search that decided the key
@@ -239,7 +239,7 @@ class _Shrink:
             op = searched[i]
             if op.index in where:
                 longest.append(where[op.index])
-                state = calls[where[op.index]].transition(state)
+                state = calls[where[op.index]][TRANSITION](state)
             elif not self.model.read_only(op):
                 state = ILLEGAL
             if state is ILLEGAL:
@@ -286,7 +286,7 @@ def _replay(calls, kept, init, order):
     """The linearized ops in order, each with the state after it."""
     steps, state = [], init
     for i in order:
-        state = calls[i].transition(state)
+        state = calls[i][TRANSITION](state)
         steps.append({**kept[i].describe(), "state_after": _state_json(state)})
     return steps
 
@@ -295,13 +295,13 @@ def _stuck(calls, kept, window_result):
     """Ops that could be next after the longest prefix and why each cannot be."""
     placed = set(window_result.longest)
     rest = [i for i in range(len(calls)) if i not in placed]
-    returns = [calls[i].ret for i in rest if calls[i].ret is not None]
+    returns = [calls[i][RET] for i in rest if calls[i][RET] is not None]
     horizon = min(returns) if returns else None
     out = []
     for i in rest:
-        if horizon is not None and calls[i].call > horizon:
+        if horizon is not None and calls[i][CALL] > horizon:
             continue
-        legal = calls[i].transition(window_result.state) is not ILLEGAL
+        legal = calls[i][TRANSITION](window_result.state) is not ILLEGAL
         why = ("legal here, but then the remaining ops cannot be linearized" if legal else
                f"not legal in state {_state_json(window_result.state)!r}")
         out.append({**kept[i].describe(), "why": why})

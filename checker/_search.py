@@ -46,12 +46,18 @@ READ_ONLY, INFO = 1, 2  # an op that leaves the state as it is: placed greedily 
 class Call(NamedTuple):
     """One op for the search: closed interval [call, ret] (ret None: info) and transition.
     read_only: the transition maps every concrete state where it is legal to itself.
-    A NamedTuple: built once per op, it is cheaper than a frozen dataclass."""
+
+    The search and the counterexample read calls by index (CALL, RET, TRANSITION, and
+    read_only 4th), so a plain tuple of the same four fields is a call too: that is what
+    checker/_partition.to_calls builds, at a quarter of a NamedTuple's cost per op."""
 
     call: int
     ret: int | None
     transition: object
     read_only: bool = False
+
+
+CALL, RET, TRANSITION = range(3)   # a call's fields by index (the 4th: read_only)
 
 
 @dataclass(slots=True)
@@ -81,9 +87,9 @@ def _build_list(calls):
     Entries sort by (time, return?, call index): one integer key per entry and a stable
     sort of calls-then-returns in call order (tuples cost 3x as much on small keys)."""
     n = len(calls)
-    keys = [c.call * 2 for c in calls]
-    rets = [i for i, c in enumerate(calls) if c.ret is not None]
-    keys += [calls[i].ret * 2 + 1 for i in rets]
+    keys = [c[CALL] * 2 for c in calls]
+    rets = [i for i, c in enumerate(calls) if c[RET] is not None]
+    keys += [calls[i][RET] * 2 + 1 for i in rets]
     order = sorted(range(len(keys)), key=keys.__getitem__)
     size = len(keys) + 2
     nxt = list(range(1, size + 1))
@@ -99,13 +105,13 @@ def _build_list(calls):
     call_pos = [0] * n
     for pos, k in enumerate(order, 1):
         if k < n:
-            c = calls[k]
-            op_of[pos], times[pos], call_pos[k] = k, c.call, pos
-            trans[pos], bits[pos] = c.transition, 1 << k
-            same[pos] = INFO if c.ret is None else READ_ONLY if c.read_only else 0
+            call, ret, transition, read_only = calls[k]
+            op_of[pos], times[pos], call_pos[k] = k, call, pos
+            trans[pos], bits[pos] = transition, 1 << k
+            same[pos] = INFO if ret is None else READ_ONLY if read_only else 0
         else:
             i = rets[k - n]
-            op_of[pos], times[pos], is_ret[pos] = i, calls[i].ret, True
+            op_of[pos], times[pos], is_ret[pos] = i, calls[i][RET], True
             match[call_pos[i]] = pos
     return nxt, prv, is_ret, op_of, match, times, trans, same, bits
 
@@ -134,7 +140,7 @@ def search_steps(calls, init, *, max_memo_bytes=1 << 30, check_every=CHECK_EVERY
 
     One long function on purpose: the loop is the hot path, and inlining the list
     operations (no helper calls) is what brings Python near Porcupine's speed."""
-    if all(c.ret is None for c in calls):
+    if all(c[RET] is None for c in calls):
         return SearchResult(True, state=init)
     nxt, prv, is_ret, op_of, match, times, trans, same, bits = _build_list(calls)
     remaining = sum(is_ret) - 1   # ok ops not yet placed (the tail is no op)
