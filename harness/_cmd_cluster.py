@@ -11,7 +11,6 @@ import asyncio
 import json
 import sys
 import time
-from pathlib import Path
 
 from harness import cluster_state as cs
 from harness.control import HostUnreachable, SshRemote, close_all, connect_all

@@ -11,7 +11,7 @@ import random
 
 import pytest
 
-from emulator.raft import Config, Message, MsgType, RaftCore, Role
+from emulator.raft import Config, RaftCore, Role
 from emulator.raft.simulation import (Cluster, Options, SafetyViolation, run_until, simulate,
                                       stable_leader)
 

@@ -1,7 +1,6 @@
 """The emulator's region store and the shipper's item scan, on real files (layer: tests)."""
 
 import base64
-import json
 import os
 
 from blake3 import blake3

@@ -4,7 +4,7 @@ import random
 
 import networkx as nx
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, strategies as st
 
 from nemesis import (bridge_grudge, build_grudge, complete_grudge, grudge_from_json,
                      grudge_to_json, majorities_ring, majority, one_way)
