@@ -59,7 +59,8 @@ def partition(history: History, model=None) -> dict:
 
 
 def to_calls(model, ops: list[Op], initial_value, null_read, free_initial=False):
-    """(initial state, [Call], [Op] aligned with the calls): the search problem for one key."""
+    """(initial state, [call], [Op] aligned with the calls): the search problem for one key
+    (a call: the tuple checker/_search.py describes)."""
     init, transitions = model.bind(ops, initial_value, null_read, free_initial)
     calls, kept = [], []
     read_only = model.read_only
@@ -67,7 +68,6 @@ def to_calls(model, ops: list[Op], initial_value, null_read, free_initial=False)
         if transition is None:
             continue
         ret = op.complete_time if op.type == "ok" else None
-        # a plain tuple with Call's fields: a NamedTuple costs 4x as much to build per op
         calls.append((op.invoke_time, ret, transition, read_only(op)))
         kept.append(op)
     return init, calls, kept

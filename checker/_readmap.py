@@ -71,14 +71,15 @@ class Mapped:
 
 class _Key:
     """One key's ops as arrays: value read / written (NOTHING for none), interval, ok?;
-    `writer`: value -> the op that wrote it, over all the key's active ops."""
+    `writer`: value -> the op that wrote it, and `read`: the values read, over all the
+    key's active ops."""
 
-    __slots__ = ("rd", "wr", "s", "f", "ok", "init", "active", "writer")
+    __slots__ = ("rd", "wr", "s", "f", "ok", "init", "active", "writer", "read")
 
     def __init__(self, n, init):
         self.rd, self.wr = [NOTHING] * n, [NOTHING] * n
         self.s, self.f, self.ok = [0] * n, [INF] * n, [False] * n
-        self.init, self.active, self.writer = init, [], {}
+        self.init, self.active, self.writer, self.read = init, [], {}, set()
 
 
 def view(model, ops, initial_value, null_read):
@@ -90,9 +91,8 @@ def view(model, ops, initial_value, null_read):
     register_view = model.register_view
     key = _Key(len(ops), init)
     rds, wrs, ss, fs, oks, active = key.rd, key.wr, key.s, key.f, key.ok, key.active
-    writer = key.writer
+    writer, read = key.writer, key.read
     twice = set()   # values with two writers (the initial value's virtual one counts)
-    read = set()
     for i, op in enumerate(ops):   # one pass: the arrays are filled as the ops are checked
         access = register_view(op, null_read)
         if access is None:

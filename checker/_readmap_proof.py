@@ -51,12 +51,11 @@ def order_problem(key, ops, order) -> str:
     for i in key.active:
         if ok[i] and not seen[i]:
             return f"ok op at line {ops[i].line} is missing"
-    if info:   # an info write or cas whose value no op reads (as the model's bind)
-        read = {rd[j] for j in key.active if rd[j] is not NOTHING}
-        stray = [i for i in info if wr[i] not in read]
-        if stray:
-            return f"op at line {ops[min(stray)].line} constrains nothing and should not be placed"
+    stray = [i for i in info if wr[i] not in key.read]   # an info write no op reads (as bind)
+    if stray:
+        return f"op at line {ops[min(stray)].line} constrains nothing and should not be placed"
     return ""
+
 
 def witness_problem(model, ops, order, initial_value, null_read) -> str:
     """"" if `order` (indices into `ops`) is a linearization of `ops`: each op at most once,

@@ -10,7 +10,7 @@ op it closes can no longer be placed, so the search backtracks. A memo of
 before (Lowe's cache).
 
 Read-only ops are placed greedily: when an op that changes no state wherever it is
-legal (a read, a get, a txn of reads: `Call.read_only`) is legal in the current state
+legal (a read, a get, a txn of reads: a call's read_only) is legal in the current state
 and leaves it unchanged, the configuration is linearizable iff the one with that op
 placed now is. (Any linearization that places it later stays one when it moves here:
 every op that must precede it is placed already, or its call entry would not be
@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 from checker._models import ILLEGAL
 
@@ -43,20 +42,10 @@ BUDGET_EVERY = 1 << 8   # the same for a search with a step budget
 READ_ONLY, INFO = 1, 2  # an op that leaves the state as it is: placed greedily / skipped
 
 
-class Call(NamedTuple):
-    """One op for the search: closed interval [call, ret] (ret None: info) and transition.
-    read_only: the transition maps every concrete state where it is legal to itself.
-
-    The search and the counterexample read calls by index (CALL, RET, TRANSITION, and
-    read_only 4th), so a plain tuple of the same four fields is a call too: that is what
-    checker/_partition.to_calls builds, at a quarter of a NamedTuple's cost per op."""
-
-    call: int
-    ret: int | None
-    transition: object
-    read_only: bool = False
-
-
+# A call (one op for the search) is a plain tuple (call, ret, transition, read_only):
+# the closed interval [call, ret] (ret None: info), the op's transition, and whether that
+# transition maps every concrete state where it is legal to itself. Built once per op by
+# checker/_partition.to_calls; a plain tuple costs a quarter of a NamedTuple to build.
 CALL, RET, TRANSITION = range(3)   # a call's fields by index (the 4th: read_only)
 
 
@@ -117,7 +106,7 @@ def _build_list(calls):
 
 
 def search(calls, init, *, deadline=None, max_memo_bytes=1 << 30, max_steps=None) -> SearchResult:
-    """Decide whether `calls` (list of Call) linearize from state `init`, by `deadline` and
+    """Decide whether `calls` (a list of calls, see above) linearize from state `init`, by `deadline` and
     within about `max_steps` steps (checked every BUDGET_EVERY steps; unknown beyond)."""
     every = CHECK_EVERY if max_steps is None else BUDGET_EVERY
     steps = search_steps(calls, init, max_memo_bytes=max_memo_bytes, check_every=every)
